@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/intentc/intentc/compiler"
+	"github.com/intentc/intentc/compiler/diag"
+	"github.com/intentc/intentc/compiler/intent"
+	"github.com/intentc/intentc/compiler/manifest"
+)
+
+type compileFlags struct {
+	out    string
+	check  bool
+	format string
+}
+
+func newCompileCmd() *cobra.Command {
+	var f compileFlags
+	cmd := &cobra.Command{
+		Use:   "compile [PATH...]",
+		Short: "Compile the intent into manifests per cluster",
+		Long: `Compile loads every intent document under the given files and directories,
+checks it, and writes the manifests to the output directory:
+
+  DIR/clusters/<cluster>/kustomization.yaml
+  DIR/clusters/<cluster>/<namespace>/<kind>-<name>.yaml
+
+Without PATH, the intent directories and output directory come from the
+nearest .intentc.yaml (searched from the current directory upwards). Output is
+written atomically: on any error nothing is written. Files a previous run
+generated and no longer wanted are removed; files intentc did not write are
+never touched.
+
+With --check nothing is written: the command exits 1 and lists the
+differences when DIR is not what the intent compiles to.
+
+` + exitCodesHelp,
+		Example: `  intentc compile examples/cross-cloud -o out
+  intentc compile --check
+  intentc compile intents/ -o out --format json`,
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if f.format != "text" && f.format != "json" {
+				fmt.Fprintf(c.ErrOrStderr(), "intentc: --format must be text or json, not %q\n", f.format)
+				return exitError{exitUsage}
+			}
+			return runCompile(c, args, f)
+		},
+	}
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output directory (default: the project's output, or ./out)")
+	cmd.Flags().BoolVar(&f.check, "check", false, "write nothing; exit 1 if the output directory is stale")
+	cmd.Flags().StringVar(&f.format, "format", "text", "findings format: text or json")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagDirname("output")
+	return cmd
+}
+
+// jsonReport is the stable --format json schema (documented in the README).
+type jsonReport struct {
+	Diagnostics diag.List         `json:"diagnostics"`
+	Output      string            `json:"output,omitempty"`
+	Files       []string          `json:"files,omitempty"`
+	Changes     []manifest.Change `json:"changes,omitempty"`
+	Stale       bool              `json:"stale,omitempty"`
+
+	checked bool
+}
+
+func runCompile(c *cobra.Command, args []string, f compileFlags) error {
+	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	paths, out := args, f.out
+	if len(paths) == 0 {
+		wd, _ := os.Getwd()
+		proj, ds := intent.FindProject(wd)
+		if ds.HasErrors() {
+			report(stdout, stderr, f.format, jsonReport{Diagnostics: ds})
+			return exitError{exitUsage}
+		}
+		if proj == nil {
+			fmt.Fprintf(stderr, "intentc: no PATH given and no %s found in this directory or above\n", intent.ProjectFileName)
+			return exitError{exitUsage}
+		}
+		paths = proj.IntentPaths()
+		if out == "" {
+			out = proj.OutputPath()
+		}
+	}
+	if out == "" {
+		out = "out"
+	}
+	res, diags := compiler.Compile(compiler.Options{Paths: paths})
+	rep := jsonReport{Diagnostics: diags, Output: out}
+	if diags.HasErrors() {
+		report(stdout, stderr, f.format, rep)
+		if onlyIOErrors(diags) {
+			return exitError{exitUsage}
+		}
+		return exitError{exitFindings}
+	}
+	for _, file := range res.Files {
+		rep.Files = append(rep.Files, file.Path)
+	}
+	if f.check {
+		changes, err := manifest.Check(out, res.Files)
+		if err != nil {
+			fmt.Fprintf(stderr, "intentc: %v\n", err)
+			return exitError{exitUsage}
+		}
+		rep.Changes, rep.Stale, rep.checked = changes, len(changes) > 0, true
+		report(stdout, stderr, f.format, rep)
+		if rep.Stale {
+			return exitError{exitFindings}
+		}
+		return nil
+	}
+	if err := manifest.Write(out, res.Files); err != nil {
+		fmt.Fprintf(stderr, "intentc: cannot write %s: %v (nothing was changed)\n", out, err)
+		return exitError{exitUsage}
+	}
+	report(stdout, stderr, f.format, rep)
+	return nil
+}
+
+func onlyIOErrors(l diag.List) bool {
+	for _, d := range l {
+		if d.Severity == diag.Error && d.Code != diag.CodeReadFile {
+			return false
+		}
+	}
+	return true
+}
+
+func report(stdout, stderr io.Writer, format string, rep jsonReport) {
+	if format == "json" {
+		if rep.Diagnostics == nil {
+			rep.Diagnostics = diag.List{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+		return
+	}
+	for _, d := range rep.Diagnostics {
+		fmt.Fprintln(stderr, d.String())
+	}
+	if n := rep.Diagnostics.Count(diag.Error); n > 0 {
+		fmt.Fprintf(stderr, "%d error(s), %d warning(s); nothing written\n", n, rep.Diagnostics.Count(diag.Warning))
+		return
+	}
+	switch {
+	case rep.Stale:
+		fmt.Fprintf(stdout, "%s is stale (%d difference(s)); run intentc compile:\n", rep.Output, len(rep.Changes))
+		for _, ch := range rep.Changes {
+			fmt.Fprintf(stdout, "  %-8s %s\n", ch.What, ch.Path)
+		}
+	case rep.checked:
+		fmt.Fprintf(stdout, "%s is up to date (%d files)\n", rep.Output, len(rep.Files))
+	default:
+		fmt.Fprintf(stdout, "wrote %d files to %s\n", len(rep.Files), rep.Output)
+	}
+}

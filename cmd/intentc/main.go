@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in --help and the README.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+)
+
+// exitError carries an exit code through cobra; its message (if any) has
+// already been printed.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	var ee exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "intentc: %v\n", err)
+		return exitUsage
+	}
+}
+
+const exitCodesHelp = `Exit codes:
+  0  success
+  1  error findings (or, with --check, stale output)
+  2  usage or I/O error`
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "intentc",
+		Short: "Compile multi-cluster traffic intent into Istio, Kubernetes and OpenStack manifests",
+		Long: `intentc compiles a small intent language (where each service runs, how its
+traffic is split across clusters, who may call it) into deterministic
+manifests per cluster.
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		fmt.Fprintf(stderr, "intentc: %v\n\n%s", err, c.UsageString())
+		return exitError{exitUsage}
+	})
+	root.AddCommand(newCompileCmd(), newVersionCmd())
+	return root
+}

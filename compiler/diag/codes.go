@@ -1,0 +1,151 @@
+package diag
+
+// Code is a stable diagnostic identifier such as "IC2003".
+type Code string
+
+// Severity returns the default severity the table gives the code.
+func (c Code) Severity() Severity {
+	if info, ok := byCode[c]; ok {
+		return info.Severity
+	}
+	return Error
+}
+
+// Info returns the table entry for the code.
+func (c Code) Info() (CodeInfo, bool) {
+	info, ok := byCode[c]
+	return info, ok
+}
+
+// CodeInfo documents one code; docs/diagnostics.md is generated from Table.
+type CodeInfo struct {
+	Code     Code
+	Severity Severity
+	Title    string // short, for SARIF rule names and the docs heading
+	Doc      string // one line: what it means and how to fix it
+	Example  string // a minimal intent fragment that triggers it
+}
+
+// The codes. Never renumber or reuse one: users suppress and grep by code.
+const (
+	// IC1xxx: reading and decoding intent files.
+	CodeYAMLSyntax       Code = "IC1001"
+	CodeUnknownField     Code = "IC1002"
+	CodeWrongType        Code = "IC1003"
+	CodeDuplicateKey     Code = "IC1004"
+	CodeMissingField     Code = "IC1005"
+	CodeUnknownKind      Code = "IC1006"
+	CodeBadAPIVersion    Code = "IC1007"
+	CodeFileTooLarge     Code = "IC1008"
+	CodeTooDeep          Code = "IC1009"
+	CodeAliases          Code = "IC1010"
+	CodeNotText          Code = "IC1011"
+	CodeReadFile         Code = "IC1012"
+	CodeProjectFile      Code = "IC1013"
+	CodeInvalidValue     Code = "IC1014"
+	CodeNotIntent        Code = "IC1015"
+	CodeNoIntent         Code = "IC1016"
+	CodeTooManyDocuments Code = "IC1017"
+
+	// IC2xxx: semantics across documents.
+	CodeDuplicateObject       Code = "IC2001"
+	CodeUnknownCluster        Code = "IC2002"
+	CodeUnknownService        Code = "IC2003"
+	CodeUnknownPort           Code = "IC2004"
+	CodeUnknownExternal       Code = "IC2005"
+	CodeNegativeWeight        Code = "IC2006"
+	CodeZeroWeightTotal       Code = "IC2007"
+	CodeDuplicatePlacement    Code = "IC2008"
+	CodeInvalidCIDR           Code = "IC2009"
+	CodeInvalidDuration       Code = "IC2010"
+	CodeL7OnTCP               Code = "IC2011"
+	CodeRouteNotPlaced        Code = "IC2012"
+	CodeFailoverWeighted      Code = "IC2013"
+	CodeNeverManagedNamespace Code = "IC2014"
+	CodeMixedTrustDomain      Code = "IC2015"
+	CodeIstioNetworkMismatch  Code = "IC2016"
+	CodeMultipleMesh          Code = "IC2017"
+	CodeDuplicatePort         Code = "IC2018"
+	CodeInvalidPort           Code = "IC2019"
+	CodeFailoverNotPlaced     Code = "IC2020"
+	CodeLocalityNoRegion      Code = "IC2021"
+	CodeInvalidName           Code = "IC2022"
+	CodeNoEastWestGateway     Code = "IC2023"
+	CodeInvalidAddress        Code = "IC2024"
+	CodePermissiveMesh        Code = "IC2025"
+	CodeModelUnsupported      Code = "IC2026"
+	CodeDuplicateClusterID    Code = "IC2027"
+	CodeInvalidLabels         Code = "IC2028"
+	CodeRouteEmpty            Code = "IC2029"
+	CodeNoEgressCIDR          Code = "IC2030"
+
+	// IC3xxx: emission and output.
+	CodeOutputCollision Code = "IC3001"
+	CodeWriteOutput     Code = "IC3002"
+	CodeStaleOutput     Code = "IC3003"
+)
+
+// Table is every code, in code order. A test keeps docs/diagnostics.md equal
+// to what Markdown renders from it, and checks that codes are unique.
+var Table = []CodeInfo{
+	{CodeYAMLSyntax, Error, "invalid YAML", "The file is not well-formed YAML; fix the syntax at the position shown.", "spec: {ports: [}"},
+	{CodeUnknownField, Error, "unknown field", "The field is not part of the kind's schema; the message suggests the closest known field.", "spec: {placment: []}"},
+	{CodeWrongType, Error, "wrong type", "The value has the wrong YAML type (for example a string where a number is expected).", "weight: seventy"},
+	{CodeDuplicateKey, Error, "duplicate key", "A mapping names the same key twice; YAML parsers disagree on which wins, so intentc refuses both.", "spec: {split: weighted, split: locality}"},
+	{CodeMissingField, Error, "missing required field", "A required field is absent or empty.", "kind: MeshService\nmetadata: {name: inventory}   # no namespace"},
+	{CodeUnknownKind, Error, "unknown kind", "The document has intentc's apiVersion but a kind intentc does not define.", "kind: MeshServce"},
+	{CodeBadAPIVersion, Error, "misspelt apiVersion", "The apiVersion looks like intentc's but is not exactly intentc.dev/v1alpha1; it is never treated as some other manifest.", "apiVersion: intentc.dev/v1alpha"},
+	{CodeFileTooLarge, Error, "file too large", "The file exceeds the input size limit (8 MiB); intent files are small, so this is almost always the wrong file.", "(a 20 MiB file)"},
+	{CodeTooDeep, Error, "nesting too deep", "The YAML nests deeper than any intent needs (64 levels); refused to bound memory and time.", "a: [[[[[[...]]]]]]"},
+	{CodeAliases, Error, "too many aliases", "The YAML uses aliases or anchors in a way that expands too far (an alias bomb); intent files need no aliases.", "a: &a [*b, *b]"},
+	{CodeNotText, Error, "not a text file", "The file is not UTF-8 text (binary data or a NUL byte).", "(a gzip file named intent.yaml)"},
+	{CodeReadFile, Error, "cannot read input", "A path given on the command line or in .intentc.yaml cannot be read.", "intentc compile missing-dir/"},
+	{CodeProjectFile, Error, "invalid project file", "The .intentc.yaml project file is malformed or names a missing directory.", "intents: 42"},
+	{CodeInvalidValue, Error, "invalid value", "The value is not one of those the field allows.", "split: roundrobin"},
+	{CodeNotIntent, Warning, "not an intent document", "The document is not an intentc kind (another apiVersion); compile ignores it, lint checks it as a manifest.", "apiVersion: v1\nkind: ConfigMap"},
+	{CodeNoIntent, Error, "no intent found", "The paths given contain no intent documents.", "intentc compile empty-dir/"},
+	{CodeTooManyDocuments, Error, "too many documents", "A single file holds more YAML documents than the limit (10,000).", "(a generated file with 50,000 '---')"},
+
+	{CodeDuplicateObject, Error, "duplicate object", "Two documents define the same kind, namespace and name.", "two MeshService prod/inventory documents"},
+	{CodeUnknownCluster, Error, "unknown cluster", "A placement, route, failover or source names a MeshCluster that no document defines.", "placement: [{cluster: openstak-prod, weight: 70}]"},
+	{CodeUnknownService, Error, "unknown service", "An AccessPolicy names a MeshService that no document defines.", "to: {service: inventroy}"},
+	{CodeUnknownPort, Error, "unknown port", "An AccessPolicy names a port the destination does not declare.", "to: {service: inventory, ports: [grpc]}"},
+	{CodeUnknownExternal, Error, "unknown external service", "An AccessPolicy names an ExternalService that no document defines.", "to: {external: payments}"},
+	{CodeNegativeWeight, Error, "negative weight", "Placement weights are relative and must be zero or positive.", "placement: [{cluster: a, weight: -10}]"},
+	{CodeZeroWeightTotal, Error, "weight total is zero", "The placement weights sum to zero, so no cluster would receive traffic.", "placement: [{cluster: a, weight: 0}]"},
+	{CodeDuplicatePlacement, Error, "duplicate placement", "A MeshService is placed twice in the same cluster.", "placement: [{cluster: a}, {cluster: a}]"},
+	{CodeInvalidCIDR, Error, "invalid CIDR", "The value is not a CIDR in canonical form (address bits beyond the prefix must be zero).", "pods: [10.244.0.1/16]"},
+	{CodeInvalidDuration, Error, "invalid duration", "The value is not a positive Go/Istio duration of at least 1ms (for example 500ms, 2s, 1m).", "timeout: 2 seconds"},
+	{CodeL7OnTCP, Error, "L7 match on a non-HTTP port", "HTTP header, method or path matches need an http, http2 or grpc port; Istio cannot see requests on tcp or tls ports.", "routes: [{match: {headers: {x: y}}}]   # service has only tcp ports"},
+	{CodeRouteNotPlaced, Error, "route to a cluster without the service", "A route sends traffic to a cluster where the service is not placed.", "to: [{cluster: public-prod}]   # no placement there"},
+	{CodeFailoverWeighted, Error, "failover with a weighted split", "split: weighted keeps exact shares and Istio never fails over between subsets; use split: locality for failover.", "split: weighted\nfailover: [a, b]"},
+	{CodeNeverManagedNamespace, Error, "never-managed namespace", "The mesh root, istiod's, the gateways', intentc's own and the system namespaces are never managed; a policy there is mesh-wide or bricks the control plane.", "metadata: {name: dns, namespace: kube-system}"},
+	{CodeMixedTrustDomain, Error, "cluster.local mixed with other trust domains", "cluster.local is a pointer to the local trust domain on sidecars, so it cannot name one domain among several; give every cluster its real trust domain.", "trustDomain: cluster.local   # another cluster has prod.example.com"},
+	{CodeIstioNetworkMismatch, Error, "Istio values contradict the cluster", "MeshCluster.spec.istio.network must equal spec.network (topology.istio.io/network); otherwise routing and gateways target the wrong network.", "network: net-dc1\nistio: {network: net-dc2}"},
+	{CodeMultipleMesh, Error, "more than one Mesh", "An intent holds at most one Mesh document.", "two kind: Mesh documents"},
+	{CodeDuplicatePort, Error, "duplicate port", "Two ports of a service share a name or a number.", "ports: [{name: http, port: 80}, {name: http, port: 81}]"},
+	{CodeInvalidPort, Error, "invalid port number", "Ports are 1-65535 (node ports 30000-32767).", "port: 70000"},
+	{CodeFailoverNotPlaced, Error, "failover to a cluster without the service", "Every failover entry must be a cluster where the service is placed.", "failover: [public-prod]   # not placed there"},
+	{CodeLocalityNoRegion, Error, "locality split without regions", "split: locality distributes by region, so every placed cluster needs a distinct region.", "split: locality   # a placed cluster has no region"},
+	{CodeInvalidName, Error, "invalid name", "Names must be DNS-1123 labels (lower case, digits, '-', at most 63 characters).", "metadata: {name: Inventory_Svc}"},
+	{CodeNoEastWestGateway, Error, "no east-west gateway", "The cluster receives cross-network traffic but declares no eastWestGateway, so callers on other networks cannot reach it.", "MeshCluster without eastWestGateway, called from another network"},
+	{CodeInvalidAddress, Error, "invalid address", "The value is neither an IP address nor a DNS host name.", "address: 203.0.113.300"},
+	{CodePermissiveMesh, Warning, "permissive mTLS", "mtls: permissive accepts plaintext; keep it for a migration window only.", "mtls: permissive"},
+	{CodeModelUnsupported, Error, "mesh model not supported yet", "Only model: multi-primary is compiled today; the federated (.global) model is planned.", "model: federated"},
+	{CodeDuplicateClusterID, Error, "duplicate Istio cluster ID", "Two MeshClusters share an Istio clusterID; subsets keyed on topology.istio.io/cluster would be ambiguous.", "istio: {clusterID: prod}   # twice"},
+	{CodeInvalidLabels, Error, "invalid label", "A label key or value is not valid for Kubernetes.", "selector: {\"app!\": x}"},
+	{CodeRouteEmpty, Error, "empty route", "A route needs a match and at least one destination cluster.", "routes: [{match: {headers: {x: y}}, to: []}]"},
+	{CodeNoEgressCIDR, Warning, "no egress CIDR for a calling cluster", "A cluster calls across networks but declares no cidrs.egress, so the east-west gateway's loadBalancerSourceRanges cannot include it.", "cidrs: {pods: [...]}   # no egress"},
+
+	{CodeOutputCollision, Error, "output collision", "Two generated objects would be written to the same file; rename one of the intent objects.", "MeshService a-b and a with port b"},
+	{CodeWriteOutput, Error, "cannot write output", "The output directory cannot be written; nothing was changed.", "intentc compile -o /read-only"},
+	{CodeStaleOutput, Error, "stale output", "compile --check found the output directory differs from what the intent compiles to; rerun intentc compile.", "an edited intent, old out/"},
+}
+
+var byCode = func() map[Code]CodeInfo {
+	m := make(map[Code]CodeInfo, len(Table))
+	for _, c := range Table {
+		m[c.Code] = c
+	}
+	return m
+}()

@@ -1,0 +1,223 @@
+package intent
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/intentc/intentc/compiler/diag"
+)
+
+// ProjectFileName is the project file at the root of an intent repository.
+const ProjectFileName = ".intentc.yaml"
+
+// GeneratedMarker is written by intentc into every output directory it owns;
+// the loader never reads intent from a directory holding it.
+const GeneratedMarker = ".intentc-generated"
+
+// Project is the decoded .intentc.yaml.
+type Project struct {
+	// Intents are the intent directories, relative to the project file. Default ["."].
+	Intents []string `json:"intents,omitempty"`
+	// Output is the output directory, relative to the project file. Default "out".
+	Output string `json:"output,omitempty"`
+	// Policies are extra Rego policy directories.
+	Policies []string `json:"policies,omitempty"`
+
+	// Dir is the directory holding the project file (not read from YAML).
+	Dir string `json:"-"`
+}
+
+// IntentPaths returns the intent directories joined to the project's directory.
+func (p *Project) IntentPaths() []string {
+	dirs := p.Intents
+	if len(dirs) == 0 {
+		dirs = []string{"."}
+	}
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = filepath.Join(p.Dir, d)
+	}
+	return out
+}
+
+// OutputPath returns the output directory joined to the project's directory.
+func (p *Project) OutputPath() string {
+	return filepath.Join(p.Dir, cmp.Or(p.Output, "out"))
+}
+
+// FindProject walks up from dir to the nearest .intentc.yaml; nil when none.
+func FindProject(dir string) (*Project, diag.List) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil
+	}
+	for {
+		path := filepath.Join(abs, ProjectFileName)
+		if _, err := os.Stat(path); err == nil {
+			rel := path
+			if wd, err := os.Getwd(); err == nil {
+				if r, err := filepath.Rel(wd, path); err == nil {
+					rel = r
+				}
+			}
+			return LoadProject(rel)
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return nil, nil
+		}
+		abs = parent
+	}
+}
+
+// LoadProject reads and validates one project file.
+func LoadProject(path string) (*Project, diag.List) {
+	var diags diag.List
+	data, err := os.ReadFile(path)
+	if err != nil {
+		diags.Add(diag.CodeReadFile, diag.Pos{File: path}, "cannot read project file: %v", unwrapPathError(err))
+		return nil, diags
+	}
+	p := &Project{Dir: filepath.Dir(path)}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		diags.Add(diag.CodeProjectFile, yamlErrorPos(path, err), "%s", yamlErrorMessage(err))
+		return nil, diags
+	}
+	if len(root.Content) == 0 {
+		return p, diags
+	}
+	d := &decoder{file: path, diags: &diags, pos: map[string]diag.Pos{}}
+	d.decode(root.Content[0], reflect.ValueOf(p).Elem(), "", 0)
+	for i, dir := range p.IntentPaths() {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			diags.Add(diag.CodeProjectFile, d.pos["intents"], "intents[%d]: %s is not a directory", i, dir)
+		}
+	}
+	return p, diags
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Set is a whole intent: every document of every file, in file order.
+type Set struct {
+	Docs  []*Document
+	Files []string
+	// Others are YAML documents that are not intents (for lint).
+	Others []Other
+}
+
+// Other is a non-intent YAML document found among the inputs.
+type Other struct {
+	File string
+	Node *yaml.Node
+}
+
+// Load reads every .yaml/.yml file under the given files and directories.
+// Directories are walked recursively in lexical order, skipping hidden
+// entries and intentc's own output directories.
+func Load(paths []string) (*Set, diag.List) {
+	var diags diag.List
+	var files []string
+	seen := map[string]bool{}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			diags.Add(diag.CodeReadFile, diag.Pos{File: p}, "cannot read: %v", unwrapPathError(err))
+			continue
+		}
+		if !st.IsDir() {
+			if !seen[filepath.Clean(p)] {
+				seen[filepath.Clean(p)] = true
+				files = append(files, filepath.Clean(p))
+			}
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				diags.Add(diag.CodeReadFile, diag.Pos{File: path}, "cannot read: %v", unwrapPathError(err))
+				return nil
+			}
+			name := e.Name()
+			if e.IsDir() {
+				if path != p && strings.HasPrefix(name, ".") {
+					return filepath.SkipDir
+				}
+				if _, err := os.Stat(filepath.Join(path, GeneratedMarker)); err == nil {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+				return nil
+			}
+			if !seen[path] {
+				seen[path] = true
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			diags.Add(diag.CodeReadFile, diag.Pos{File: p}, "cannot read: %v", err)
+		}
+	}
+	set := &Set{Files: files}
+	for _, f := range files {
+		data, err := readLimited(f)
+		if err != nil {
+			diags.Add(diag.CodeReadFile, diag.Pos{File: f}, "cannot read: %v", unwrapPathError(err))
+			continue
+		}
+		docs, others, ds := ParseFile(f, data)
+		set.Docs = append(set.Docs, docs...)
+		for _, o := range others {
+			set.Others = append(set.Others, Other{File: f, Node: o})
+		}
+		diags.Append(ds)
+	}
+	return set, diags
+}
+
+// readLimited reads at most one byte past the size limit, so an oversized
+// file is reported without being read whole.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+}
+
+// Digest is a stable hash of the intent's meaning: the decoded objects in
+// canonical order, independent of files, comments and positions. The webhook
+// uses it to tell a legitimate sync from drift.
+func (s *Set) Digest() string {
+	docs := slices.Clone(s.Docs)
+	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Ref(), b.Ref()) })
+	h := sha256.New()
+	for _, d := range docs {
+		b, _ := json.Marshal(d.Object)
+		h.Write(b)
+		h.Write([]byte{'\n'})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+}
