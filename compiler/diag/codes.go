@@ -78,6 +78,7 @@ const (
 	CodeInvalidLabels         Code = "IC2028"
 	CodeRouteEmpty            Code = "IC2029"
 	CodeNoEgressCIDR          Code = "IC2030"
+	CodeFailoverOrder         Code = "IC2031"
 
 	// IC3xxx: emission and output.
 	CodeOutputCollision Code = "IC3001"
@@ -136,6 +137,8 @@ var Table = []CodeInfo{
 	{CodeInvalidLabels, Error, "invalid label", "A label key or value is not valid for Kubernetes.", "selector: {\"app!\": x}"},
 	{CodeRouteEmpty, Error, "empty route", "A route needs a match and at least one destination cluster.", "routes: [{match: {headers: {x: y}}, to: []}]"},
 	{CodeNoEgressCIDR, Warning, "no egress CIDR for a calling cluster", "A cluster calls across networks but declares no cidrs.egress, so the east-west gateway's loadBalancerSourceRanges cannot include it.", "cidrs: {pods: [...]}   # no egress"},
+
+	{CodeFailoverOrder, Warning, "failover order not enforced", "With split: locality intentc emits localityLbSetting.distribute, and Istio allows only one of distribute, failover or failoverPriority: an unhealthy cluster's share moves to the other clusters in proportion to their weights, not in the listed order. With two clusters the order is implied; with more, drop failover or accept proportional fallback.", "split: locality\nplacement: [a, b, c]\nfailover: [b, c, a]"},
 
 	{CodeOutputCollision, Error, "output collision", "Two generated objects would be written to the same file; rename one of the intent objects.", "MeshService a-b and a with port b"},
 	{CodeWriteOutput, Error, "cannot write output", "The output directory cannot be written; nothing was changed.", "intentc compile -o /read-only"},

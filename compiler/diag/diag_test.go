@@ -1,16 +1,15 @@
 package diag
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/intentc/intentc/internal/testflags"
+)
 
 func TestTableIsWellFormed(t *testing.T) {
 	seen := map[Code]bool{}
@@ -37,7 +36,7 @@ func TestTableIsWellFormed(t *testing.T) {
 func TestDocsMatchTable(t *testing.T) {
 	path := filepath.Join("..", "..", "docs", "diagnostics.md")
 	want := Markdown()
-	if *update {
+	if *testflags.Update {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}

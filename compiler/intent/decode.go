@@ -25,6 +25,7 @@ type decoder struct {
 	file   string
 	diags  *diag.List
 	pos    map[string]diag.Pos
+	keys   map[string]diag.Pos // position of the key naming each path
 	visits int
 	bombed bool
 }
@@ -121,10 +122,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	t := v.Type()
 	switch t.Kind() {
 	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(t.Elem()))
+		// A scalar that fails to decode leaves the field unset, so later
+		// stages see "not written" (and its default), not a zero value.
+		nv := reflect.New(t.Elem())
+		before := len(*d.diags)
+		d.decode(n, nv.Elem(), path, depth)
+		if t.Elem().Kind() == reflect.Struct || len(*d.diags) == before {
+			v.Set(nv)
 		}
-		d.decode(n, v.Elem(), path, depth)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path, depth)
 	case reflect.Map:
@@ -272,6 +277,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 	seen := make(map[string]bool, len(fields))
 	d.keyValues(n, path, func(key string, k, val *yaml.Node) {
 		seen[key] = true
+		if d.keys != nil {
+			d.keys[join(path, key)] = d.at(k)
+		}
 		f, ok := byName[key]
 		if !ok {
 			msg := fmt.Sprintf("%s: unknown field %q", join(path, ""), key)

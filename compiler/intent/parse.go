@@ -33,6 +33,7 @@ type Document struct {
 	Object any
 
 	positions map[string]diag.Pos
+	keys      map[string]diag.Pos
 }
 
 // PosOf returns the position of a JSON path such as "spec.placement[1].weight",
@@ -48,6 +49,16 @@ func (d *Document) PosOf(path string) diag.Pos {
 		}
 		path = path[:i]
 	}
+}
+
+// KeyPosOf returns the position of the key that names path (so a finding
+// about a whole list points at "placement:", not at its first item), falling
+// back to PosOf.
+func (d *Document) KeyPosOf(path string) diag.Pos {
+	if p, ok := d.keys[path]; ok {
+		return p
+	}
+	return d.PosOf(path)
 }
 
 // Has reports whether the path was written in the file (as opposed to defaulted).
@@ -218,9 +229,9 @@ func parseDocument(file string, root *yaml.Node, diags *diag.List) (*Document, *
 		return nil, nil
 	}
 	obj := mk()
-	d := &decoder{file: file, diags: diags, pos: map[string]diag.Pos{}}
+	d := &decoder{file: file, diags: diags, pos: map[string]diag.Pos{}, keys: map[string]diag.Pos{}}
 	d.decode(root, reflect.ValueOf(obj).Elem(), "", 0)
-	doc := &Document{File: file, Pos: start, APIVersion: apiVersion, Kind: kind, Object: obj, positions: d.pos}
+	doc := &Document{File: file, Pos: start, APIVersion: apiVersion, Kind: kind, Object: obj, positions: d.pos, keys: d.keys}
 	doc.Meta = reflect.ValueOf(obj).Elem().FieldByName("Metadata").Interface().(ObjectMeta)
 	if d.bombed {
 		return nil, nil

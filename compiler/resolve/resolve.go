@@ -399,6 +399,10 @@ func (r *resolver) service(d *intent.Document) {
 	var weights []int64
 	var total int64
 	seen := map[string]int{}
+	named := map[string]bool{} // every cluster the placement names, valid or not
+	for _, p := range spec.Placement {
+		named[p.Cluster] = true
+	}
 	for i, p := range spec.Placement {
 		path := fmt.Sprintf("spec.placement[%d]", i)
 		c := r.clusters[p.Cluster]
@@ -426,7 +430,7 @@ func (r *resolver) service(d *intent.Document) {
 		s.Placements = append(s.Placements, &ir.Placement{Cluster: c, Weight: w, Pos: d.PosOf(path)})
 	}
 	if len(s.Placements) > 0 && total == 0 {
-		r.diags.Add(diag.CodeZeroWeightTotal, d.PosOf("spec.placement"), "placement weights of %s sum to 0, so no cluster would receive traffic", s.Name)
+		r.diags.Add(diag.CodeZeroWeightTotal, d.KeyPosOf("spec.placement"), "placement weights of %s sum to 0, so no cluster would receive traffic", s.Name)
 		s.Placements = nil
 	}
 	slices.SortFunc(s.Placements, func(a, b *ir.Placement) int { return cmp.Compare(a.Cluster.Name, b.Cluster.Name) })
@@ -442,7 +446,7 @@ func (r *resolver) service(d *intent.Document) {
 
 	// Failover.
 	if len(spec.Failover) > 0 && s.Split == ir.SplitWeighted {
-		r.diags.Add(diag.CodeFailoverWeighted, d.PosOf("spec.failover"),
+		r.diags.Add(diag.CodeFailoverWeighted, d.KeyPosOf("spec.failover"),
 			"failover needs split: locality; split: weighted keeps exact shares and Istio never fails over between subsets")
 	}
 	for i, name := range spec.Failover {
@@ -451,11 +455,15 @@ func (r *resolver) service(d *intent.Document) {
 		switch {
 		case c == nil:
 			r.unknownCluster(d, path, name)
-		case !s.PlacedIn(c):
+		case !named[name]:
 			r.diags.Add(diag.CodeFailoverNotPlaced, d.PosOf(path), "%s: %s is not placed in %s", path, s.Name, name)
-		default:
+		case s.PlacedIn(c):
 			s.Failover = append(s.Failover, c)
 		}
+	}
+	if s.Split == ir.SplitLocality && len(spec.Failover) > 0 && len(spec.Placement) > 2 {
+		r.diags.Add(diag.CodeFailoverOrder, d.KeyPosOf("spec.failover"),
+			"failover order is not enforced: Istio cannot combine distribute with failover, so an unhealthy cluster's share moves to the others in proportion to their weights")
 	}
 	if s.Split == ir.SplitLocality {
 		loc := map[string]*ir.Placement{}
@@ -499,9 +507,12 @@ func (r *resolver) service(d *intent.Document) {
 				}
 				okRoute = false
 				continue
-			case !s.PlacedIn(c):
+			case !named[to.Cluster]:
 				r.diags.Add(diag.CodeRouteNotPlaced, d.PosOf(tp+".cluster"), "%s: %s is not placed in %s, so nothing there can serve this route", tp, s.Name, to.Cluster)
 				okRoute = false
+				continue
+			case !s.PlacedIn(c):
+				okRoute = false // the placement itself is in error, reported there
 				continue
 			}
 			w := int32(1)

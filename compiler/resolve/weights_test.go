@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	_ "github.com/intentc/intentc/internal/testflags" // accept -update like every test binary
 )
 
 func TestPercentages(t *testing.T) {
