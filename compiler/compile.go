@@ -7,6 +7,7 @@ import (
 	"github.com/intentc/intentc/compiler/istio"
 	"github.com/intentc/intentc/compiler/kube"
 	"github.com/intentc/intentc/compiler/manifest"
+	"github.com/intentc/intentc/compiler/openstack"
 	"github.com/intentc/intentc/compiler/resolve"
 )
 
@@ -44,7 +45,18 @@ func Compile(opts Options) (*Result, diag.List) {
 		return res, diags.Sorted()
 	}
 	objs := append(istio.Emit(model), kube.Emit(model)...)
-	files, ds := manifest.Render(objs, model.Digest)
+	sec, ds := istio.EmitSecurity(model)
+	diags.Append(ds)
+	objs = append(objs, sec...)
+	netpols, ds := kube.EmitNetworkPolicies(model)
+	diags.Append(ds)
+	objs = append(objs, netpols...)
+	arts, ds := openstack.Emit(model)
+	diags.Append(ds)
+	if diags.HasErrors() {
+		return res, diags.Sorted()
+	}
+	files, ds := manifest.Render(objs, arts, model.Digest)
 	diags.Append(ds)
 	if !diags.HasErrors() {
 		res.Files = files

@@ -79,11 +79,28 @@ const (
 	CodeRouteEmpty            Code = "IC2029"
 	CodeNoEgressCIDR          Code = "IC2030"
 	CodeFailoverOrder         Code = "IC2031"
+	CodeCIDROnStrictPort      Code = "IC2032"
+	CodeViaNotHonoured        Code = "IC2033"
+	CodeLetsNothingThrough    Code = "IC2034"
+	CodeGRPCMethod            Code = "IC2035"
+	CodePathWildcard          Code = "IC2036"
+	CodeDenyPathNormalization Code = "IC2037"
+	CodeAmbient               Code = "IC2038"
+	CodeIngressRestriction    Code = "IC2039"
+	CodeOSSM2                 Code = "IC2040"
+	CodeNoAPIServer           Code = "IC2041"
+	CodeNoNodePort            Code = "IC2042"
+	CodeNoOpenStack           Code = "IC2043"
 
 	// IC3xxx: emission and output.
 	CodeOutputCollision Code = "IC3001"
 	CodeWriteOutput     Code = "IC3002"
 	CodeStaleOutput     Code = "IC3003"
+
+	CodeDenyNotExpressibleL2 Code = "IC3201"
+	CodeEgressToAnyAddress   Code = "IC3202"
+
+	CodeSGDescriptionHashed Code = "IC3301"
 )
 
 // Table is every code, in code order. A test keeps docs/diagnostics.md equal
@@ -139,10 +156,26 @@ var Table = []CodeInfo{
 	{CodeNoEgressCIDR, Warning, "no egress CIDR for a calling cluster", "A cluster calls across networks but declares no cidrs.egress, so the east-west gateway's loadBalancerSourceRanges cannot include it.", "cidrs: {pods: [...]}   # no egress"},
 
 	{CodeFailoverOrder, Warning, "failover order not enforced", "With split: locality intentc emits localityLbSetting.distribute, and Istio allows only one of distribute, failover or failoverPriority: an unhealthy cluster's share moves to the other clusters in proportion to their weights, not in the listed order. With two clusters the order is implied; with more, drop failover or accept proportional fallback.", "split: locality\nplacement: [a, b, c]\nfailover: [b, c, a]"},
+	{CodeCIDROnStrictPort, Warning, "CIDR source on a strict mTLS port", "With strict mTLS only mesh workloads in the range (VMs with sidecars, say) can connect; a plaintext host needs the port's declared mtls: permissive exception.", "from: [{cidr: 192.168.50.0/24}]   # port http is strict"},
+	{CodeViaNotHonoured, Error, "via cannot be honoured", "via: direct needs the range on the destination's network with no SNAT on the path; across networks the east-west gateway or NAT rewrites the source, so ipBlock rules would never match. Use via: ingressGateway.", "{cidr: 10.9.0.0/16, via: direct, network: net-other}"},
+	{CodeLetsNothingThrough, Error, "AccessPolicy lets nothing through", "Every source of the policy is unable to reach the destination, or is denied by a deny policy with no narrower condition; the policy is dead and almost certainly not what was meant.", "allow from batch, and a deny from batch on the same ports"},
+	{CodeGRPCMethod, Warning, "method other than POST on a gRPC port", "gRPC sends every call as POST; a rule naming other methods never matches gRPC traffic.", "http: {methods: [GET]}   # grpc port"},
+	{CodePathWildcard, Warning, "path wildcard without its base", "Istio's /api/* matches /api/ and below but not /api itself; list /api too if it is meant.", "http: {paths: [\"/api/*\"]}"},
+	{CodeDenyPathNormalization, Warning, "deny by path without path normalisation", "With Istio's default path normalisation (BASE), //admin or %2Fadmin can slip past a DENY on /admin; set Mesh.spec.pathNormalization to MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (and configure the mesh to match).", "action: deny\nhttp: {paths: [/admin]}"},
+	{CodeAmbient, Error, "ambient data plane", "The ambient data plane (istio.io/dataplane-mode=ambient) is not supported yet; intentc refuses it rather than emit rules that mean something else there.", "dataplane: ambient"},
+	{CodeIngressRestriction, Error, "ingress gateway restriction cannot be expressed", "A via: ingressGateway source narrower than the whole internet is enforced with remoteIpBlocks on the ingress gateway, scoped to the source's hosts: it needs hosts, and a gateway namespace intentc may write policy to.", "{cidr: 198.51.100.0/24, via: ingressGateway}   # no hosts"},
+	{CodeOSSM2, Warning, "OpenShift Service Mesh 2 NetworkPolicies", "OSSM 2 creates its own NetworkPolicies (manageNetworkPolicy) that open every mesh namespace and defeat layer 2; set spec.security.manageNetworkPolicy: false in the ServiceMeshControlPlane.", "openshift: {meshFlavor: ossm2}"},
+	{CodeNoAPIServer, Warning, "no API server address", "Other primaries' istiod must reach this cluster's API server, but without spec.apiServer intentc cannot emit the 6443 rule for it.", "MeshCluster without apiServer in a multi-cluster mesh"},
+	{CodeNoNodePort, Error, "load balancer needs a pinned node port", "An amphora or ovn load balancer forwards to the east-west gateway's node port, so it must be pinned (eastWestGateway.nodePort) for the security group to open it.", "loadBalancer: {provider: amphora}\neastWestGateway: {address: 203.0.113.20}"},
+	{CodeNoOpenStack, Warning, "OpenStack cluster without openstack settings", "A platform: openstack cluster without spec.openstack gets no security group; intentc cannot tell which cloud and project hold its nodes.", "platform: openstack   # no openstack:"},
 
 	{CodeOutputCollision, Error, "output collision", "Two generated objects would be written to the same file; rename one of the intent objects.", "MeshService a-b and a with port b"},
 	{CodeWriteOutput, Error, "cannot write output", "The output directory cannot be written; nothing was changed.", "intentc compile -o /read-only"},
 	{CodeStaleOutput, Error, "stale output", "compile --check found the output directory differs from what the intent compiles to; rerun intentc compile.", "an edited intent, old out/"},
+
+	{CodeDenyNotExpressibleL2, Error, "deny not expressible in NetworkPolicy", "Layer 2 can tell the denied caller apart from the allowed ones, but the NetworkPolicy API cannot express the difference (a NotIn over a multi-label selector); intentc refuses rather than widen layer 2. Give the denied workload a distinguishing label and select on it.", "allow {namespace: batch}; deny {workload: {podLabels: {app: a, tier: b}}}"},
+	{CodeEgressToAnyAddress, Warning, "egress opened to any address", "NetworkPolicy selects addresses, not host names: egress to an ExternalService with hosts only, or to an east-west gateway whose address is a host name, is opened to any address on those ports.", "ExternalService {hosts: [db.example.com], ports: [5432]}   # no cidrs"},
+	{CodeSGDescriptionHashed, Info, "security-group rule description shortened", "Neutron limits a rule's description to 255 characters; the provenance was replaced by a hash of it.", "a rule shared by many intent objects"},
 }
 
 var byCode = func() map[Code]CodeInfo {

@@ -68,6 +68,23 @@ type MeshSpec struct {
 	Baseline *Baseline `json:"baseline,omitempty"`
 	// Federation configures trust between meshes; model federated only.
 	Federation *Federation `json:"federation,omitempty"`
+	// Dataplane is sidecar; ambient is refused until intentc supports it. Default sidecar.
+	Dataplane string `json:"dataplane,omitempty" enum:"sidecar,ambient"`
+	// PathNormalization is the mesh's meshConfig.pathNormalization.normalization; DENY rules by path
+	// are only safe with MERGE_SLASHES or DECODE_AND_MERGE_SLASHES. Default BASE (Istio's default).
+	PathNormalization string `json:"pathNormalization,omitempty" enum:"NONE,BASE,MERGE_SLASHES,DECODE_AND_MERGE_SLASHES"`
+	// IngressGateway is the ingress gateway workload that via: ingressGateway sources come through.
+	IngressGateway *IngressGateway `json:"ingressGateway,omitempty"`
+}
+
+// IngressGateway identifies the mesh's ingress gateway workload.
+type IngressGateway struct {
+	// Namespace of the ingress gateway. Default istio-ingress.
+	Namespace string `json:"namespace,omitempty"`
+	// ServiceAccount of the ingress gateway pods. Default istio-ingressgateway.
+	ServiceAccount string `json:"serviceAccount,omitempty"`
+	// Selector of the ingress gateway pods. Default {istio: ingressgateway}.
+	Selector map[string]string `json:"selector,omitempty"`
 }
 
 // MeshNamespaces names the control-plane namespaces.
@@ -157,8 +174,8 @@ type MeshClusterSpec struct {
 
 // OpenShift settings.
 type OpenShift struct {
-	// MeshFlavor is ossm3 (OpenShift Service Mesh 3) or upstream. Default ossm3.
-	MeshFlavor string `json:"meshFlavor,omitempty" enum:"ossm3,upstream"`
+	// MeshFlavor is ossm3 (OpenShift Service Mesh 3), ossm2 (linted: its own NetworkPolicies defeat layer 2) or upstream. Default ossm3.
+	MeshFlavor string `json:"meshFlavor,omitempty" enum:"ossm3,ossm2,upstream"`
 }
 
 // IstioValues must equal the cluster's Istio installation values.
@@ -410,8 +427,11 @@ type Source struct {
 	CIDR string `json:"cidr,omitempty"`
 	// Via is direct (same network, no SNAT) or ingressGateway; cidr only.
 	Via string `json:"via,omitempty" enum:"direct,ingressGateway"`
-	// Network the CIDR lives in; cidr only.
+	// Network the CIDR lives in; cidr only. Default: the destination's network.
 	Network string `json:"network,omitempty"`
+	// Hosts are the names the ingress gateway serves the destination under; via ingressGateway
+	// with a CIDR narrower than the whole internet only (the gateway's remoteIpBlocks rule is scoped to them).
+	Hosts []string `json:"hosts,omitempty"`
 	// Clusters the caller runs in. Default all.
 	Clusters []string `json:"clusters,omitempty"`
 }

@@ -3,6 +3,7 @@ package ir
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/intentc/intentc/compiler/diag"
@@ -67,7 +68,16 @@ type Mesh struct {
 	// EmitNamespaces is false when the Mesh says namespaces are owned elsewhere.
 	EmitNamespaces bool
 	Baseline       Baseline
-	Src            Source
+	// PathNormalization is the mesh's meshConfig path normalisation (BASE by default).
+	PathNormalization string
+	IngressGateway    IngressGateway
+	Src               Source
+}
+
+// IngressGateway is the workload via: ingressGateway sources come through.
+type IngressGateway struct {
+	Namespace, ServiceAccount string
+	Selector                  map[string]string
 }
 
 // Baseline peers every managed workload needs.
@@ -320,7 +330,8 @@ type Peer struct {
 	PodLabels      map[string]string
 	CIDR           netip.Prefix // PeerCIDR
 	Via            string       // direct | ingressGateway
-	Network        string
+	Network        string       // PeerCIDR: the network the range lives in ("" = the destination's)
+	Hosts          []string     // PeerCIDR via ingressGateway: gateway host names
 	// Clusters the peer runs in (resolved; for a service, where it is placed,
 	// narrowed by the policy's clusters).
 	Clusters []*Cluster
@@ -361,5 +372,75 @@ func (m *Model) CrossNetworkCallers(c *Cluster) []*Cluster {
 			out = append(out, cl)
 		}
 	}
+	return out
+}
+
+// Via values of a CIDR peer.
+const (
+	ViaDirect         = "direct"
+	ViaIngressGateway = "ingressGateway"
+)
+
+// ManagedNamespaces returns the namespaces intentc manages in c, sorted:
+// those holding a MeshService placed there. intentc writes policy objects
+// only into these.
+func (m *Model) ManagedNamespaces(c *Cluster) []string {
+	var out []string
+	for _, s := range m.Services {
+		if s.PlacedIn(c) {
+			out = append(out, s.Namespace)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// IsWorld reports whether a CIDR peer is "anyone" (0.0.0.0/0 or ::/0).
+func (p *Peer) IsWorld() bool { return p.Kind == PeerCIDR && p.CIDR.Bits() == 0 }
+
+// Principals returns the identities (without spiffe://) a peer presents, one
+// per trust domain of the clusters it runs in, sorted. A namespace peer is
+// every service account of the namespace; a CIDR peer through the ingress
+// gateway presents the gateway's identity; a direct CIDR peer has none.
+func (m *Model) Principals(p *Peer) []string {
+	var out []string
+	for _, c := range p.Clusters {
+		td := c.TrustDomain
+		switch p.Kind {
+		case PeerService, PeerWorkload:
+			out = append(out, td+"/ns/"+p.Namespace+"/sa/"+p.ServiceAccount)
+		case PeerNamespace:
+			out = append(out, td+"/ns/"+p.Namespace+"/sa/*")
+		case PeerCIDR:
+			if p.Via == ViaIngressGateway {
+				out = append(out, td+"/ns/"+m.Mesh.IngressGateway.Namespace+"/sa/"+m.Mesh.IngressGateway.ServiceAccount)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Destinations returns the clusters an AccessPolicy's destination runs in:
+// where the service is placed, or, for an ExternalService, every cluster one
+// of the policy's sources runs in (the egress side is all there is).
+func (p *Policy) Destinations() []*Cluster {
+	var out []*Cluster
+	if p.Service != nil {
+		for _, pl := range p.Service.Placements {
+			out = append(out, pl.Cluster)
+		}
+		return out
+	}
+	seen := map[*Cluster]bool{}
+	for _, peer := range p.From {
+		for _, c := range peer.Clusters {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *Cluster) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

@@ -17,3 +17,13 @@ type Object struct {
 	// the east-west gateway Service).
 	Patch bool
 }
+
+// Artifact is an output file that is not a Kubernetes object, rendered by its
+// backend (for example Neutron security groups as API JSON and as a Heat
+// template). Path is slash-separated, relative to the output root, and must
+// not be under clusters/.
+type Artifact struct {
+	Path    string
+	Data    []byte
+	Sources []Source
+}

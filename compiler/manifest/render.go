@@ -30,9 +30,10 @@ type File struct {
 	Data []byte
 }
 
-// Render serialises objects into files. Errors (IC3001) mean two objects
-// would share a file; no files are returned then.
-func Render(objs []ir.Object, digest string) ([]File, diag.List) {
+// Render serialises objects into files and adds the artifacts the backends
+// rendered themselves. Errors (IC3001) mean two outputs would share a file;
+// no files are returned then.
+func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.List) {
 	var diags diag.List
 	byPath := map[string]ir.Object{}
 	var files []File
@@ -84,6 +85,14 @@ func Render(objs []ir.Object, digest string) ([]File, diag.List) {
 			panic(fmt.Sprintf("manifest: cannot serialise %s: %v", full, err)) // typed objects always serialise
 		}
 		files = append(files, File{Path: full, Data: data})
+	}
+	for _, a := range arts {
+		if prev, dup := byPath[a.Path]; dup || strings.HasPrefix(a.Path, "clusters/") {
+			diags.Add(diag.CodeOutputCollision, firstPos(a.Sources), "%s and %s would both be written to %s", refs(prev.Sources), refs(a.Sources), a.Path)
+			continue
+		}
+		byPath[a.Path] = ir.Object{Sources: a.Sources}
+		files = append(files, File{Path: a.Path, Data: a.Data})
 	}
 	if diags.HasErrors() {
 		return nil, diags

@@ -21,7 +21,12 @@ const (
 	DefaultIntentcNamespace = "intentc-system"
 	DefaultEastWestPort     = 15443
 	DefaultEastWestService  = "istio-eastwestgateway"
+	DefaultIngressNamespace = "istio-ingress"
+	DefaultIngressSA        = "istio-ingressgateway"
 )
+
+// ambientLabel marks a namespace (or workload) as using the ambient data plane.
+const ambientLabel = "istio.io/dataplane-mode"
 
 var dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
@@ -73,6 +78,7 @@ func Resolve(set *intent.Set) (*ir.Model, diag.List) {
 	for _, d := range byKind[intent.KindAccessPolicy] {
 		r.policy(d)
 	}
+	r.deadPolicies()
 	r.callGraph()
 	r.crossNetwork()
 
@@ -105,7 +111,9 @@ func (r *resolver) mesh(docs []*intent.Document) {
 	*m = ir.Mesh{
 		Name: "default", Model: "multi-primary", TrustDomain: DefaultTrustDomain, MTLS: "strict", DefaultDeny: true,
 		RootNamespace: DefaultRootNamespace, GatewayNamespaces: []string{DefaultRootNamespace},
-		IntentcNamespace: DefaultIntentcNamespace, EmitNamespaces: true,
+		IntentcNamespace: DefaultIntentcNamespace, EmitNamespaces: true, PathNormalization: "BASE",
+		IngressGateway: ir.IngressGateway{Namespace: DefaultIngressNamespace, ServiceAccount: DefaultIngressSA,
+			Selector: map[string]string{"istio": "ingressgateway"}},
 	}
 	if len(docs) == 0 {
 		return
@@ -129,6 +137,17 @@ func (r *resolver) mesh(docs []*intent.Document) {
 	}
 	if spec.DefaultDeny != nil {
 		m.DefaultDeny = *spec.DefaultDeny
+	}
+	if spec.Dataplane == "ambient" {
+		r.diags.Add(diag.CodeAmbient, d.PosOf("spec.dataplane"), "the ambient data plane is not supported yet; intentc would emit sidecar rules that mean something else there")
+	}
+	m.PathNormalization = cmp.Or(spec.PathNormalization, m.PathNormalization)
+	if ig := spec.IngressGateway; ig != nil {
+		m.IngressGateway.Namespace = cmp.Or(ig.Namespace, m.IngressGateway.Namespace)
+		m.IngressGateway.ServiceAccount = cmp.Or(ig.ServiceAccount, m.IngressGateway.ServiceAccount)
+		if len(ig.Selector) > 0 {
+			m.IngressGateway.Selector = ig.Selector
+		}
 	}
 	if ns := spec.Namespaces; ns != nil {
 		m.RootNamespace = cmp.Or(ns.Istio, m.RootNamespace)
@@ -217,6 +236,13 @@ func (r *resolver) cluster(d *intent.Document) {
 	}
 	if c.Platform == "openshift" {
 		c.MeshFlavor = cmp.Or(c.MeshFlavor, "ossm3")
+		if c.MeshFlavor == "ossm2" {
+			r.diags.Add(diag.CodeOSSM2, d.PosOf("spec.openshift.meshFlavor"),
+				"OpenShift Service Mesh 2 creates its own NetworkPolicies (manageNetworkPolicy) that open every mesh namespace; set spec.security.manageNetworkPolicy: false in the ServiceMeshControlPlane")
+		}
+	}
+	if c.Platform == "openstack" && spec.OpenStack == nil {
+		r.diags.Add(diag.CodeNoOpenStack, d.PosOf("spec.platform"), "platform openstack without spec.openstack: no security group is emitted for %s", c.Name)
 	}
 	if iv := spec.Istio; iv != nil {
 		c.ClusterID = cmp.Or(iv.ClusterID, c.ClusterID)
@@ -375,6 +401,10 @@ func (r *resolver) service(d *intent.Document) {
 	ok := r.checkName(d, "metadata.name", d.Meta.Name)
 	ok = r.checkName(d, "metadata.namespace", d.Meta.Namespace) && ok
 	if !ok {
+		return
+	}
+	if d.Meta.Labels[ambientLabel] == "ambient" {
+		r.diags.Add(diag.CodeAmbient, d.PosOf("metadata.labels."+ambientLabel), "%s is labelled for the ambient data plane, which intentc does not support yet", d.Ref())
 		return
 	}
 	if r.model.Mesh.NeverManaged(d.Meta.Namespace) {
@@ -721,7 +751,119 @@ func (r *resolver) policy(d *intent.Document) {
 		}
 	}
 	if ok {
+		r.policyChecks(d, p)
 		r.model.Policies = append(r.model.Policies, p)
+	}
+}
+
+// policyChecks reports what a resolved policy means on the platforms: CIDR
+// sources the network or mTLS cannot honour, and L7 rules that do not do
+// what they seem to.
+func (r *resolver) policyChecks(d *intent.Document, p *ir.Policy) {
+	mesh := &r.model.Mesh
+	for _, peer := range p.From {
+		if peer.Kind != ir.PeerCIDR {
+			continue
+		}
+		switch peer.Via {
+		case ir.ViaDirect:
+			if p.Service != nil && peer.Network != "" && !slices.ContainsFunc(p.Destinations(), func(c *ir.Cluster) bool { return c.Network == peer.Network }) {
+				r.diags.Add(diag.CodeViaNotHonoured, peer.Pos,
+					"%s lives on network %s, but %s runs on no cluster of that network; across networks the east-west gateway or NAT rewrites the source address, so via: direct can never match (use via: ingressGateway)",
+					peer.CIDR, peer.Network, p.Service.Name)
+			}
+			if p.Service != nil && mesh.MTLS == "strict" && p.Action == ir.ActionAllow {
+				var strict []string
+				for _, pt := range p.Ports {
+					if !pt.Permissive {
+						strict = append(strict, pt.Name)
+					}
+				}
+				if len(strict) > 0 {
+					r.diags.Add(diag.CodeCIDROnStrictPort, peer.Pos,
+						"%s on strict mTLS port(s) %s: only mesh workloads in that range can connect; a plaintext host needs the port's mtls: permissive exception",
+						peer.CIDR, strings.Join(strict, ", "))
+				}
+			}
+		case ir.ViaIngressGateway:
+			if peer.IsWorld() {
+				break
+			}
+			switch {
+			case len(peer.Hosts) == 0:
+				r.diags.Add(diag.CodeIngressRestriction, peer.Pos,
+					"%s via ingressGateway is narrower than the internet, so the ingress gateway must check remoteIpBlocks for this destination: list the host names it serves it under in hosts", peer.CIDR)
+			case mesh.NeverManaged(mesh.IngressGateway.Namespace):
+				r.diags.Add(diag.CodeIngressRestriction, peer.Pos,
+					"%s via ingressGateway needs a remoteIpBlocks rule on the ingress gateway, but its namespace %s is never managed; run the gateway in its own namespace (Mesh.spec.ingressGateway.namespace)",
+					peer.CIDR, mesh.IngressGateway.Namespace)
+			}
+		}
+	}
+	if len(p.Methods) > 0 {
+		for _, pt := range p.Ports {
+			if pt.Protocol == ir.ProtoGRPC && slices.ContainsFunc(p.Methods, func(m string) bool { return m != "POST" }) {
+				r.diags.Add(diag.CodeGRPCMethod, d.PosOf("spec.http.methods"), "port %s is grpc, and gRPC sends every call as POST; the other methods never match", pt.Name)
+				break
+			}
+		}
+	}
+	for i, path := range p.Paths {
+		if base, ok := strings.CutSuffix(path, "/*"); ok && base != "" && !slices.Contains(p.Paths, base) {
+			r.diags.Add(diag.CodePathWildcard, d.PosOf(fmt.Sprintf("spec.http.paths[%d]", i)),
+				"%q does not match %q itself; add %q if it is meant", path, base, base)
+		}
+	}
+	if p.Action == ir.ActionDeny && len(p.Paths) > 0 && mesh.PathNormalization != "MERGE_SLASHES" && mesh.PathNormalization != "DECODE_AND_MERGE_SLASHES" {
+		r.diags.Add(diag.CodeDenyPathNormalization, d.PosOf("spec.http.paths"),
+			"a deny by path with path normalisation %s can be bypassed (//admin, %%2Fadmin); set Mesh.spec.pathNormalization to MERGE_SLASHES or DECODE_AND_MERGE_SLASHES and configure the mesh to match", mesh.PathNormalization)
+	}
+}
+
+// covers reports whether deny peer d matches every caller allow peer a matches.
+func covers(d, a *ir.Peer) bool {
+	clustersCovered := func() bool {
+		for _, c := range a.Clusters {
+			if !slices.Contains(d.Clusters, c) {
+				return false
+			}
+		}
+		return true
+	}
+	switch d.Kind {
+	case ir.PeerNamespace:
+		return a.Kind != ir.PeerCIDR && a.Namespace == d.Namespace && clustersCovered()
+	case ir.PeerService, ir.PeerWorkload:
+		return (a.Kind == ir.PeerService || a.Kind == ir.PeerWorkload) && a.Namespace == d.Namespace &&
+			a.ServiceAccount == d.ServiceAccount && len(d.PodLabels) == 0 && clustersCovered() ||
+			a.Kind == d.Kind && a.Service != nil && a.Service == d.Service && clustersCovered()
+	case ir.PeerCIDR:
+		return a.Kind == ir.PeerCIDR && a.Via == d.Via && d.CIDR.Bits() <= a.CIDR.Bits() && d.CIDR.Contains(a.CIDR.Addr())
+	}
+	return false
+}
+
+// deadPolicies reports allow policies that a deny policy shadows entirely:
+// every source and port denied, with no narrower L7 condition on the deny.
+func (r *resolver) deadPolicies() {
+	for _, a := range r.model.Policies {
+		if a.Action != ir.ActionAllow || a.Service == nil {
+			continue
+		}
+		for _, dn := range r.model.Policies {
+			if dn.Action != ir.ActionDeny || dn.Service != a.Service || len(dn.Methods) > 0 || len(dn.Paths) > 0 {
+				continue
+			}
+			portsCovered := !slices.ContainsFunc(a.Ports, func(pt *ir.Port) bool { return !slices.Contains(dn.Ports, pt) })
+			peersCovered := !slices.ContainsFunc(a.From, func(ap *ir.Peer) bool {
+				return !slices.ContainsFunc(dn.From, func(dp *ir.Peer) bool { return covers(dp, ap) })
+			})
+			if portsCovered && peersCovered {
+				r.diags.Add(diag.CodeLetsNothingThrough, a.Src.Pos, "%s lets nothing through: %s denies every source on every port it allows", a.Src.Ref(), dn.Src.Ref()).
+					WithRelated(dn.Src.Pos, "the deny is here")
+				break
+			}
+		}
 	}
 }
 
@@ -751,9 +893,18 @@ func (r *resolver) peer(d *intent.Document, path string, f intent.Source) *ir.Pe
 		r.diags.Add(diag.CodeInvalidValue, d.PosOf(path), "%s: set exactly one of service, namespace, workload or cidr", path)
 		return nil
 	}
-	if (f.Via != "" || f.Network != "") && f.CIDR == "" {
-		r.diags.Add(diag.CodeInvalidValue, d.PosOf(path), "%s: via and network apply to cidr sources only", path)
+	if (f.Via != "" || f.Network != "" || len(f.Hosts) > 0) && f.CIDR == "" {
+		r.diags.Add(diag.CodeInvalidValue, d.PosOf(path), "%s: via, network and hosts apply to cidr sources only", path)
 		return nil
+	}
+	if len(f.Hosts) > 0 && f.Via != ir.ViaIngressGateway {
+		r.diags.Add(diag.CodeInvalidValue, d.PosOf(path+".hosts"), "%s.hosts: host names apply to via: ingressGateway only", path)
+		return nil
+	}
+	for i, h := range f.Hosts {
+		if !r.address(d, fmt.Sprintf("%s.hosts[%d]", path, i), h, true) {
+			return nil
+		}
 	}
 	p := &ir.Peer{Pos: d.PosOf(path)}
 	clusters, ok := r.clusterList(d, path+".clusters", f.Clusters)
@@ -799,7 +950,7 @@ func (r *resolver) peer(d *intent.Document, path string, f intent.Source) *ir.Pe
 		if !ok {
 			return nil
 		}
-		p.Kind, p.CIDR, p.Via, p.Network = ir.PeerCIDR, pfx, cmp.Or(f.Via, "direct"), f.Network
+		p.Kind, p.CIDR, p.Via, p.Network, p.Hosts = ir.PeerCIDR, pfx, cmp.Or(f.Via, ir.ViaDirect), f.Network, f.Hosts
 		if f.Network != "" && !r.networks[f.Network] {
 			r.diags.Add(diag.CodeUnknownCluster, d.PosOf(path+".network"), "%s.network: no MeshCluster is on network %q", path, f.Network)
 			return nil
@@ -834,6 +985,9 @@ func (r *resolver) callGraph() {
 			callers[p.Service] = map[*ir.Cluster]bool{}
 		}
 		for _, peer := range p.From {
+			if peer.Kind == ir.PeerCIDR && peer.Via == ir.ViaDirect {
+				continue // addresses, not mesh clients: they use no routing
+			}
 			for _, c := range peer.Clusters {
 				callers[p.Service][c] = true
 			}
@@ -860,6 +1014,12 @@ func (r *resolver) crossNetwork() {
 			for _, c := range s.CallerClusters {
 				if c.Network == pl.Cluster.Network {
 					continue
+				}
+				if ew, osp := pl.Cluster.EastWest, pl.Cluster.OpenStack; ew != nil && osp != nil && ew.NodePort == 0 &&
+					(osp.LBProvider == "amphora" || osp.LBProvider == "ovn") && !warnedEgress[pl.Cluster] {
+					warnedEgress[pl.Cluster] = true
+					r.diags.Add(diag.CodeNoNodePort, r.doc(pl.Cluster.Src).PosOf("spec.eastWestGateway"),
+						"%s's %s load balancer forwards to the east-west gateway's node port, which must be pinned (eastWestGateway.nodePort) for the security group to open it", pl.Cluster.Name, osp.LBProvider)
 				}
 				if pl.Cluster.EastWest == nil {
 					r.diags.Add(diag.CodeNoEastWestGateway, pl.Pos,
