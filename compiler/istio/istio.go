@@ -136,8 +136,11 @@ func locality(c *ir.Cluster) string {
 	return c.Region + "/*"
 }
 
-// distribute sends the same shares from every caller locality: the split is a
-// property of the service, not of where the caller runs.
+// distribute sends the same shares from every caller: the split is a
+// property of the service, not of where the caller runs. One rule from "*"
+// says exactly that, and also covers callers in clusters without a region,
+// whose "<region>/*" would be empty (Istio rejects it, and it matches no
+// proxy).
 func distribute(s *ir.Service) []*apinet.LocalityLoadBalancerSetting_Distribute {
 	to := map[string]uint32{}
 	for _, p := range s.Placements {
@@ -145,16 +148,7 @@ func distribute(s *ir.Service) []*apinet.LocalityLoadBalancerSetting_Distribute 
 			to[locality(p.Cluster)] = uint32(p.Percent)
 		}
 	}
-	var froms []string
-	for _, c := range s.CallerClusters {
-		froms = append(froms, locality(c))
-	}
-	slices.Sort(froms)
-	var out []*apinet.LocalityLoadBalancerSetting_Distribute
-	for _, f := range slices.Compact(froms) {
-		out = append(out, &apinet.LocalityLoadBalancerSetting_Distribute{From: f, To: to})
-	}
-	return out
+	return []*apinet.LocalityLoadBalancerSetting_Distribute{{From: "*", To: to}}
 }
 
 func splitDestinations(s *ir.Service) []*ir.RouteDest {
@@ -291,7 +285,10 @@ func eastWest(m *ir.Model, c *ir.Cluster) []ir.Object {
 	svc.Spec.LoadBalancerSourceRanges = ranges
 	if ew.NodePort != 0 {
 		svc.Spec.Ports = []corev1.ServicePort{{
+			// protocol is part of the ports list-map key (port, protocol) for
+			// server-side apply, so the patch names it rather than rely on defaulting.
 			Name: "tls", Port: ew.Port, TargetPort: intstr.FromInt32(eastWestListenPort), NodePort: ew.NodePort,
+			Protocol: corev1.ProtocolTCP,
 		}}
 	}
 	return append(out, ir.Object{Cluster: c.Name, Body: svc, Sources: srcs, Patch: true})

@@ -516,6 +516,9 @@ func (r *resolver) service(d *intent.Document) {
 		path := fmt.Sprintf("spec.routes[%d]", i)
 		route := &ir.Route{Headers: rt.Match.Headers, PathPrefix: rt.Match.PathPrefix, Pos: d.PosOf(path)}
 		if len(rt.Match.Headers) == 0 && rt.Match.PathPrefix == "" {
+			if !d.Has(path + ".match") {
+				continue // reported by the decoder as a missing field
+			}
 			r.diags.Add(diag.CodeRouteEmpty, d.PosOf(path+".match"), "%s.match: a route needs headers or pathPrefix; the split is already the default route", path)
 			continue
 		}

@@ -1,0 +1,50 @@
+# intentc — see README.md. `make demo` and `make test` are the two set-up commands.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin/intentc
+
+.PHONY: all build demo test unit vet fmt-check fuzz bench update clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/intentc
+
+## demo: build, compile the bundled example into out/, list what was written
+demo: build
+	./$(BIN) compile examples/cross-cloud -o out
+	@echo; echo "Generated files:"; find out -type f -not -name '.intentc-generated' | sort
+
+## test: everything CI runs — vet, formatting, unit and golden tests, the
+## real-API-server and istioctl checks (e2e), and a short fuzz run
+test: vet fmt-check e2e-prepare
+	. ./$(E2E_ENV) && INTENTC_E2E=1 $(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+unit:
+	$(GO) test ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## fuzz: a short run of the parser fuzz target (seed corpus in testdata/fuzz)
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./compiler/intent -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test ./... -run '^$$' -bench . -benchmem
+
+## update: rewrite golden files; read the diff before committing
+update:
+	$(GO) test ./... -update
+
+clean:
+	rm -rf bin out
+
+include hack/e2e.mk
