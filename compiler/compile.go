@@ -51,6 +51,7 @@ func Compile(opts Options) (*Result, diag.List) {
 	netpols, ds := kube.EmitNetworkPolicies(model)
 	diags.Append(ds)
 	objs = append(objs, netpols...)
+	objs = append(objs, kube.Namespaces(model, objs)...)
 	arts, ds := openstack.Emit(model)
 	diags.Append(ds)
 	if diags.HasErrors() {

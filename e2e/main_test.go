@@ -34,9 +34,10 @@ const (
 )
 
 // platformNamespaces exist in every cluster before intentc's output is
-// applied: the mesh root namespace, which also holds the ingress gateways.
-// intentc places objects there but does not own (or generate) the namespace.
-var platformNamespaces = []string{"istio-system"}
+// applied: the mesh root namespace (which also holds the east-west gateway)
+// and the ingress gateway's default namespace. intentc places objects there
+// but does not own (or generate) the namespaces.
+var platformNamespaces = []string{"istio-system", "istio-ingress"}
 
 // suite is the environment shared by all tests of the binary: one envtest
 // start per `go test` run keeps the tests' own run time to seconds.

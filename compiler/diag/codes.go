@@ -91,6 +91,8 @@ const (
 	CodeNoAPIServer           Code = "IC2041"
 	CodeNoNodePort            Code = "IC2042"
 	CodeNoOpenStack           Code = "IC2043"
+	CodeNoPodCIDRs            Code = "IC2044"
+	CodeTCPExternalNoCIDRs    Code = "IC2045"
 
 	// IC3xxx: emission and output.
 	CodeOutputCollision Code = "IC3001"
@@ -101,6 +103,32 @@ const (
 	CodeEgressToAnyAddress   Code = "IC3202"
 
 	CodeSGDescriptionHashed Code = "IC3301"
+
+	// IC4xxx: policy checks (lint). IC4001–IC4099 are the built-in Rego
+	// rules of policies/ (their METADATA names the same code, title and
+	// severity; a test keeps the two equal); IC41xx the engine; IC42xx the
+	// findings of user policies.
+	CodeWeightsSum          Code = "IC4001"
+	CodeAllowAll            Code = "IC4002"
+	CodeSPIFFEPrincipal     Code = "IC4003"
+	CodeL7OnTCPPort         Code = "IC4004"
+	CodeWeakPeerAuthn       Code = "IC4005"
+	CodeImplicitPolicyTypes Code = "IC4006"
+	CodeEthertypeMismatch   Code = "IC4007"
+	CodeAdminPortWorld      Code = "IC4008"
+	CodeInvalidPortRange    Code = "IC4009"
+	CodePolicyNeverManaged  Code = "IC4010"
+	CodeMissingSubset       Code = "IC4011"
+	CodeDuplicateVSHost     Code = "IC4012"
+	CodeNoDefaultDeny       Code = "IC4013"
+	CodeShadowingDR         Code = "IC4014"
+
+	CodeInvalidPolicy   Code = "IC4101"
+	CodeInvalidData     Code = "IC4102"
+	CodePolicyEvalError Code = "IC4103"
+
+	CodePolicyDeny Code = "IC4201"
+	CodePolicyWarn Code = "IC4202"
 )
 
 // Table is every code, in code order. A test keeps docs/diagnostics.md equal
@@ -152,7 +180,7 @@ var Table = []CodeInfo{
 	{CodeModelUnsupported, Error, "mesh model not supported yet", "Only model: multi-primary is compiled today; the federated (.global) model is planned.", "model: federated"},
 	{CodeDuplicateClusterID, Error, "duplicate Istio cluster ID", "Two MeshClusters share an Istio clusterID; subsets keyed on topology.istio.io/cluster would be ambiguous.", "istio: {clusterID: prod}   # twice"},
 	{CodeInvalidLabels, Error, "invalid label", "A label key or value is not valid for Kubernetes.", "selector: {\"app!\": x}"},
-	{CodeRouteEmpty, Error, "empty route", "A route needs a match and at least one destination cluster.", "routes: [{match: {headers: {x: y}}, to: []}]"},
+	{CodeRouteEmpty, Error, "empty route", "A route needs a match and at least one destination cluster.", "routes: [{match: {}, to: [{cluster: a}]}]"},
 	{CodeNoEgressCIDR, Warning, "no egress CIDR for a calling cluster", "A cluster calls across networks but declares no cidrs.egress, so the east-west gateway's loadBalancerSourceRanges cannot include it.", "cidrs: {pods: [...]}   # no egress"},
 
 	{CodeFailoverOrder, Warning, "failover order not enforced", "With split: locality intentc emits localityLbSetting.distribute, and Istio allows only one of distribute, failover or failoverPriority: an unhealthy cluster's share moves to the other clusters in proportion to their weights, not in the listed order. With two clusters the order is implied; with more, drop failover or accept proportional fallback.", "split: locality\nplacement: [a, b, c]\nfailover: [b, c, a]"},
@@ -168,6 +196,8 @@ var Table = []CodeInfo{
 	{CodeNoAPIServer, Warning, "no API server address", "Other primaries' istiod must reach this cluster's API server, but without spec.apiServer intentc cannot emit the 6443 rule for it.", "MeshCluster without apiServer in a multi-cluster mesh"},
 	{CodeNoNodePort, Error, "load balancer needs a pinned node port", "An amphora or ovn load balancer forwards to the east-west gateway's node port, so it must be pinned (eastWestGateway.nodePort) for the security group to open it.", "loadBalancer: {provider: amphora}\neastWestGateway: {address: 203.0.113.20}"},
 	{CodeNoOpenStack, Warning, "OpenStack cluster without openstack settings", "A platform: openstack cluster without spec.openstack gets no security group; intentc cannot tell which cloud and project hold its nodes.", "platform: openstack   # no openstack:"},
+	{CodeNoPodCIDRs, Warning, "flat-network caller without pod CIDRs", "A cluster calls a service placed in another cluster on the same (flat) network, where NetworkPolicy admits it by its pod CIDRs; without cidrs.pods no rule can admit it, and with default deny its calls are blocked.", "cidrs: {}   # the caller's pods reach the other cluster directly"},
+	{CodeTCPExternalNoCIDRs, Warning, "TCP ExternalService without addresses", "A sidecar routes TCP by destination address, and a ServiceEntry with host names only has none: the call works only where Istio's DNS capture with address auto-allocation is on (istioctl analyze reports IST0134). Declare the service's cidrs to make it independent of that.", "ExternalService {hosts: [db.example.com], ports: [{name: pg, port: 5432, protocol: tcp}]}"},
 
 	{CodeOutputCollision, Error, "output collision", "Two generated objects would be written to the same file; rename one of the intent objects.", "MeshService a-b and a with port b"},
 	{CodeWriteOutput, Error, "cannot write output", "The output directory cannot be written; nothing was changed.", "intentc compile -o /read-only"},
@@ -176,6 +206,28 @@ var Table = []CodeInfo{
 	{CodeDenyNotExpressibleL2, Error, "deny not expressible in NetworkPolicy", "Layer 2 can tell the denied caller apart from the allowed ones, but the NetworkPolicy API cannot express the difference (a NotIn over a multi-label selector); intentc refuses rather than widen layer 2. Give the denied workload a distinguishing label and select on it.", "allow {namespace: batch}; deny {workload: {podLabels: {app: a, tier: b}}}"},
 	{CodeEgressToAnyAddress, Warning, "egress opened to any address", "NetworkPolicy selects addresses, not host names: egress to an ExternalService with hosts only, or to an east-west gateway whose address is a host name, is opened to any address on those ports.", "ExternalService {hosts: [db.example.com], ports: [5432]}   # no cidrs"},
 	{CodeSGDescriptionHashed, Info, "security-group rule description shortened", "Neutron limits a rule's description to 255 characters; the provenance was replaced by a hash of it.", "a rule shared by many intent objects"},
+
+	{CodeWeightsSum, Error, "VirtualService weights must sum to 100", "A route of a VirtualService that splits traffic gives weights that do not sum to exactly 100 (a warning on hand-written manifests, where Istio accepts relative weights).", "route: [{weight: 60}, {weight: 30}]"},
+	{CodeAllowAll, Error, "AuthorizationPolicy allows everything", "An ALLOW AuthorizationPolicy has a rule with no from, to or when, which lets every caller in; allow-nothing is spec: {}.", "spec: {rules: [{}]}"},
+	{CodeSPIFFEPrincipal, Error, "spiffe:// principal in an AuthorizationPolicy", "Istio principals are written without the spiffe:// scheme; with it they never match.", "principals: [spiffe://cluster.local/ns/web/sa/frontend]"},
+	{CodeL7OnTCPPort, Error, "HTTP conditions on a TCP port", "An AuthorizationPolicy operation with methods, paths or hosts applies to a port the intent declares tcp or tls, where the sidecar cannot see requests.", "to: [{operation: {methods: [GET], ports: [\"5432\"]}}]"},
+	{CodeWeakPeerAuthn, Error, "PeerAuthentication weaker than the mesh's mTLS", "A PeerAuthentication is DISABLE or PERMISSIVE where the mesh says strict, outside a port the intent declares mtls: permissive.", "mtls: {mode: PERMISSIVE}"},
+	{CodeImplicitPolicyTypes, Error, "NetworkPolicy without explicit policyTypes", "Kubernetes infers policyTypes from the rules present, so a direction without rules is silently left open; write policyTypes.", "spec: {podSelector: {}}"},
+	{CodeEthertypeMismatch, Error, "Security-group ethertype does not match the remote prefix", "A security-group rule's ethertype is not the address family of its remote_ip_prefix (an absent ethertype is IPv4); Neutron rejects it.", "{ethertype: IPv4, remote_ip_prefix: \"::/0\"}"},
+	{CodeAdminPortWorld, Error, "Admin port open to the world", "An ingress security-group rule admits any address (0.0.0.0/0, ::/0 or no remote) on a range containing 22, 3389, 6443, 2379-2380 or 10250 (no range is every port).", "{protocol: tcp, port_range_min: 1, port_range_max: 1024, remote_ip_prefix: 0.0.0.0/0}"},
+	{CodeInvalidPortRange, Error, "Invalid port range", "A security-group, NetworkPolicy or AuthorizationPolicy port range the platform rejects or misreads (reversed, 0, above 65535, one bound, no protocol).", "{protocol: tcp, port_range_min: 2000, port_range_max: 1000}"},
+	{CodePolicyNeverManaged, Error, "Policy object in a never-managed namespace", "An AuthorizationPolicy, PeerAuthentication, NetworkPolicy, Sidecar or EnvoyFilter is in a never-managed namespace (a warning on hand-written manifests).", "kind: NetworkPolicy\nmetadata: {namespace: kube-system}"},
+	{CodeMissingSubset, Error, "VirtualService routes to a subset no DestinationRule defines", "A VirtualService names a subset that no DestinationRule for its host, visible from its namespace, defines in that cluster; that share of traffic fails.", "destination: {host: inventory, subset: openstack-prod}   # no such subset"},
+	{CodeDuplicateVSHost, Error, "More than one VirtualService for a host", "Two mesh VirtualServices in one cluster name the same host; Istio merges them in no defined order.", "two VirtualServices with hosts: [inventory.prod.svc.cluster.local]"},
+	{CodeNoDefaultDeny, Error, "Managed namespace without default deny", "With defaultDeny, a managed namespace lacks the allow-nothing AuthorizationPolicy, the default-deny NetworkPolicy, or (egress being denied) DNS egress.", "networkpolicy-intentc-baseline-dns.yaml deleted from out/"},
+	{CodeShadowingDR, Error, "DestinationRule in a client namespace shadows the service's", "A DestinationRule for a service host in a client namespace takes precedence over the service's own there, dropping its subsets and traffic policy (a warning on hand-written manifests).", "DestinationRule web/inventory with host: inventory.prod.svc.cluster.local"},
+
+	{CodeInvalidPolicy, Error, "invalid policy", "A Rego policy file does not parse or compile (syntax, type or safety error); the position is in the policy file.", "deny[msg] { input.kind = }"},
+	{CodeInvalidData, Error, "invalid policy data", "A --data file cannot be read or parsed, or conflicts with another.", "intentc lint --data missing.json"},
+	{CodePolicyEvalError, Error, "policy evaluation failed", "A policy failed while evaluating an object (for example a complete rule with two values, or a builtin error); the object was not fully checked.", "kind := input.kind\nkind := \"x\""},
+
+	{CodePolicyDeny, Error, "user policy denies", "A deny or violation rule of a user policy (--policy) fired.", "deny contains msg if { input.kind == \"Service\"; msg := \"no Services\" }"},
+	{CodePolicyWarn, Warning, "user policy warns", "A warn rule of a user policy (--policy) fired.", "warn contains msg if { not input.metadata.labels.team; msg := \"no team label\" }"},
 }
 
 var byCode = func() map[Code]CodeInfo {

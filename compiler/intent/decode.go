@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -70,8 +71,12 @@ func kindName(n *yaml.Node) string {
 			return "a number"
 		case "!!bool":
 			return "a boolean"
-		default:
+		case "!!str":
 			return fmt.Sprintf("the string %q", truncate(n.Value, 40))
+		default:
+			// !!binary, !!timestamp or a custom tag: naming it explains why a
+			// string field refuses what looks like a string.
+			return fmt.Sprintf("a %s value", n.ShortTag())
 		}
 	}
 	return "a value"
@@ -80,6 +85,9 @@ func kindName(n *yaml.Node) string {
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // never cut a character in half
 	}
 	return s[:n] + "…"
 }
@@ -192,7 +200,7 @@ func (d *decoder) keyValues(n *yaml.Node, path string, f func(key string, k, v *
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.diags.Add(diag.CodeDuplicateKey, d.at(k), "%s: key %q appears twice", path, k.Value).
+			d.diags.Add(diag.CodeDuplicateKey, d.at(k), "%s: key %q appears twice", path, truncate(k.Value, 64)).
 				WithRelated(d.at(first), "first set here")
 			continue
 		}
@@ -275,14 +283,17 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		names = append(names, f.name)
 	}
 	seen := make(map[string]bool, len(fields))
+	reported := make(map[string]bool) // fields whose value already has a finding
 	d.keyValues(n, path, func(key string, k, val *yaml.Node) {
 		seen[key] = true
+		before := len(*d.diags)
+		defer func() { reported[key] = len(*d.diags) > before }()
 		if d.keys != nil {
 			d.keys[join(path, key)] = d.at(k)
 		}
 		f, ok := byName[key]
 		if !ok {
-			msg := fmt.Sprintf("%s: unknown field %q", join(path, ""), key)
+			msg := fmt.Sprintf("%s: unknown field %q", join(path, ""), truncate(key, 64)) // a hostile key can be megabytes
 			if s := Suggest(key, names); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
@@ -292,7 +303,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		fv := v.FieldByIndex(f.index)
 		d.decode(val, fv, join(path, key), depth+1)
 		if f.enum != nil && fv.Kind() == reflect.String && fv.Len() > 0 && !slices.Contains(f.enum, fv.String()) {
-			msg := fmt.Sprintf("%s: %q is not one of %s", join(path, key), fv.String(), strings.Join(f.enum, ", "))
+			msg := fmt.Sprintf("%s: %q is not one of %s", join(path, key), truncate(fv.String(), 64), strings.Join(f.enum, ", "))
 			if s := Suggest(fv.String(), f.enum); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
@@ -306,6 +317,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		}
 		fv := v.FieldByIndex(f.index)
 		switch {
+		case reported[f.name]:
+			// "expected a string" or "not one of ..." already said what is
+			// wrong; "must not be empty" on top would report it twice.
 		case !seen[f.name]:
 			d.diags.Add(diag.CodeMissingField, d.at(n), "%s: missing required field %q", join(path, ""), f.name)
 		case fv.Kind() == reflect.Slice && fv.Len() == 0, fv.Kind() == reflect.String && fv.Len() == 0:

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -99,14 +100,35 @@ func LoadProject(path string) (*Project, diag.List) {
 	if len(root.Content) == 0 {
 		return p, diags
 	}
-	d := &decoder{file: path, diags: &diags, pos: map[string]diag.Pos{}}
+	// Every problem in the project file is IC1013 (the code table's
+	// example is "intents: 42"), whatever the decoder would call it in an
+	// intent document.
+	var decoded diag.List
+	d := &decoder{file: path, diags: &decoded, pos: map[string]diag.Pos{}}
 	d.decode(root.Content[0], reflect.ValueOf(p).Elem(), "", 0)
+	for _, x := range decoded {
+		x.Code, x.Severity = diag.CodeProjectFile, diag.CodeProjectFile.Severity()
+		diags = append(diags, x)
+	}
+	// Point at the entry that names the missing directory.
+	posOf := func(field string) diag.Pos {
+		if pos, ok := d.pos[field]; ok {
+			return pos
+		}
+		return diag.Pos{File: path}
+	}
 	for i, dir := range p.IntentPaths() {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			diags.Add(diag.CodeProjectFile, d.pos["intents"], "intents[%d]: %s is not a directory", i, dir)
+			diags.Add(diag.CodeProjectFile, posOf(fmt.Sprintf("intents[%d]", i)), "intents[%d]: %s is not a directory", i, dir)
 		}
 	}
-	return p, diags
+	for i, dir := range p.Policies {
+		full := filepath.Join(p.Dir, dir)
+		if st, err := os.Stat(full); err != nil || !st.IsDir() {
+			diags.Add(diag.CodeProjectFile, posOf(fmt.Sprintf("policies[%d]", i)), "policies[%d]: %s is not a directory", i, full)
+		}
+	}
+	return p, diags.Sorted()
 }
 
 func unwrapPathError(err error) error {
@@ -181,6 +203,12 @@ func Load(paths []string) (*Set, diag.List) {
 	}
 	set := &Set{Files: files}
 	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Size() > MaxFileSize {
+			// Refused unread, with its real size (ParseFile only ever sees
+			// the first MaxFileSize+1 bytes of it).
+			diags.Add(diag.CodeFileTooLarge, diag.Pos{File: f}, "file is %d bytes; the limit is %d", st.Size(), MaxFileSize)
+			continue
+		}
 		data, err := readLimited(f)
 		if err != nil {
 			diags.Add(diag.CodeReadFile, diag.Pos{File: f}, "cannot read: %v", unwrapPathError(err))
@@ -193,7 +221,7 @@ func Load(paths []string) (*Set, diag.List) {
 		}
 		diags.Append(ds)
 	}
-	return set, diags
+	return set, diags.Sorted()
 }
 
 // readLimited reads at most one byte past the size limit, so an oversized

@@ -90,6 +90,9 @@ var namespacedKinds = map[string]bool{KindMeshService: true, KindExternalService
 // them as manifests; intent documents with errors are still returned with what
 // could be decoded, so later stages can report more.
 func ParseFile(name string, data []byte) (docs []*Document, others []*yaml.Node, diags diag.List) {
+	// Findings are collected document by document, field by field; the
+	// stage contract (DESIGN §5) is a list sorted by position.
+	defer func() { diags = diags.Sorted() }()
 	if len(data) > MaxFileSize {
 		diags.Add(diag.CodeFileTooLarge, diag.Pos{File: name}, "file is %d bytes; the limit is %d", len(data), MaxFileSize)
 		return nil, nil, diags
@@ -100,10 +103,6 @@ func ParseFile(name string, data []byte) (docs []*Document, others []*yaml.Node,
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for i := 0; ; i++ {
-		if i == maxDocsPerFile {
-			diags.Add(diag.CodeTooManyDocuments, diag.Pos{File: name}, "more than %d documents in one file", maxDocsPerFile)
-			return docs, others, diags
-		}
 		var root yaml.Node
 		err := safeDecode(dec, &root)
 		if errors.Is(err, io.EOF) {
@@ -112,6 +111,12 @@ func ParseFile(name string, data []byte) (docs []*Document, others []*yaml.Node,
 		if err != nil {
 			diags.Add(diag.CodeYAMLSyntax, yamlErrorPos(name, err), "%s", yamlErrorMessage(err))
 			return docs, others, diags // the decoder cannot resynchronise after a syntax error
+		}
+		// Checked once a document beyond the limit exists, so a file of
+		// exactly maxDocsPerFile documents is accepted.
+		if i == maxDocsPerFile {
+			diags.Add(diag.CodeTooManyDocuments, diag.Pos{File: name, Line: root.Line, Col: root.Column}, "more than %d documents in one file", maxDocsPerFile)
+			return docs, others, diags
 		}
 		doc, other := parseDocument(name, &root, &diags)
 		if doc != nil {
@@ -136,9 +141,29 @@ func safeDecode(dec *yaml.Decoder, n *yaml.Node) (err error) {
 
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserErrors are the messages of yaml.v3's parser errors, whose line
+// it reports 0-based (its scanner errors are 1-based): it prints the
+// context or problem mark's line without the +1 it adds for scanner errors.
+var yamlParserErrors = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
 func yamlErrorPos(file string, err error) diag.Pos {
 	if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if yamlParserErrors[m[2]] {
+			line++
+		}
 		return diag.Pos{File: file, Line: line, Col: 1}
 	}
 	return diag.Pos{File: file, Line: 1, Col: 1}
@@ -212,6 +237,9 @@ func parseDocument(file string, root *yaml.Node, diags *diag.List) (*Document, *
 		diags.Add(diag.CodeMissingField, start, "document: missing required field \"apiVersion\"")
 		return nil, nil
 	default:
+		if !checkShape(file, root, maxOtherDepth, diags) {
+			return nil, nil // whoever reads it next (lint) would expand it
+		}
 		diags.Add(diag.CodeNotIntent, start, "%s %s is not an intent document; ignored", apiVersion, kind)
 		return nil, root
 	}
@@ -226,6 +254,9 @@ func parseDocument(file string, root *yaml.Node, diags *diag.List) (*Document, *
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		diags.Add(diag.CodeUnknownKind, diag.Pos{File: file, Line: kd.Line, Col: kd.Column}, "%s", msg)
+		return nil, nil
+	}
+	if !checkShape(file, root, maxDepth, diags) {
 		return nil, nil
 	}
 	obj := mk()

@@ -85,6 +85,8 @@ type IngressGateway struct {
 	ServiceAccount string `json:"serviceAccount,omitempty"`
 	// Selector of the ingress gateway pods. Default {istio: ingressgateway}.
 	Selector map[string]string `json:"selector,omitempty"`
+	// Ports the gateway pods listen on for HTTP and HTTPS (target ports). Default [80, 443].
+	Ports []int32 `json:"ports,omitempty"`
 }
 
 // MeshNamespaces names the control-plane namespaces.

@@ -78,6 +78,9 @@ type Mesh struct {
 type IngressGateway struct {
 	Namespace, ServiceAccount string
 	Selector                  map[string]string
+	// Ports the gateway pods listen on (target ports): a DENY rule on the
+	// gateway must name them, or on TCP listeners it would deny everything.
+	Ports []int32
 }
 
 // Baseline peers every managed workload needs.
@@ -136,6 +139,7 @@ type Cluster struct {
 type Endpoint struct {
 	Address string
 	Port    int32
+	Pos     diag.Pos // of the address
 }
 
 // EastWestGateway is a cluster's cross-network gateway.
@@ -146,6 +150,7 @@ type EastWestGateway struct {
 	Namespace string
 	Service   string
 	Selector  map[string]string
+	Pos       diag.Pos // of the address
 }
 
 // OpenStack placement of a cluster's nodes.

@@ -3,6 +3,7 @@ package istio
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	apinet "istio.io/api/networking/v1"
@@ -110,6 +111,13 @@ func destinationRule(s *ir.Service, c *ir.Cluster) *clientnet.DestinationRule {
 	}
 	for _, p := range s.Placements {
 		sub := &apinet.Subset{Name: p.Cluster.Name, Labels: map[string]string{ClusterLabel: p.Cluster.ClusterID}}
+		if s.Split == ir.SplitLocality && p.Percent == 0 {
+			// A zero share is still a route target (a header route may name
+			// it), but the inherited distribute would drop every endpoint of a
+			// locality without a share, so that route would find nothing.
+			sub.TrafficPolicy = &apinet.TrafficPolicy{LoadBalancer: &apinet.LoadBalancerSettings{
+				LocalityLbSetting: &apinet.LocalityLoadBalancerSetting{Enabled: wrapperspb.Bool(false)}}}
+		}
 		// Weighted mode ejects only endpoints that are pods on c's own
 		// network, and only for gateway errors (502/503/504, connect
 		// failures): the endpoints of a subset on another network collapse
@@ -269,25 +277,38 @@ func eastWest(m *ir.Model, c *ir.Cluster) []ir.Object {
 	}}
 	out := []ir.Object{{Cluster: c.Name, Body: gw, Sources: srcs}}
 
+	// The source ranges admit exactly the calling clusters; if one of them
+	// declares no egress ranges (resolve warns), restricting would cut it
+	// off, so the gateway stays open and mTLS is the only gate.
 	var ranges []string
 	for _, caller := range callers {
+		if len(caller.Egress) == 0 {
+			ranges = nil
+			break
+		}
 		for _, p := range caller.Egress {
 			ranges = append(ranges, p.String())
 		}
 	}
 	slices.Sort(ranges)
 	ranges = slices.Compact(ranges)
-	if len(ranges) == 0 && ew.NodePort == 0 {
+	if len(ranges) == 0 && ew.NodePort == 0 && ew.Port == eastWestListenPort {
 		return out
 	}
 	svc := &corev1.Service{ObjectMeta: objectMeta(ew.Service, ew.Namespace)}
 	svc.SetGroupVersionKind(gvSvc)
 	svc.Spec.LoadBalancerSourceRanges = ranges
+	if ew.Port != eastWestListenPort {
+		// Clients dial another port (a load balancer's listener); istiod
+		// advertises the gateway with the port this label names.
+		svc.Labels = map[string]string{"networking.istio.io/gatewayPort": strconv.Itoa(int(ew.Port))}
+	}
 	if ew.NodePort != 0 {
+		// The patch pins the node port of the Service's own 15443 port (ports
+		// merge on port and protocol, which is why both are named; protocol is
+		// part of the server-side-apply list-map key too).
 		svc.Spec.Ports = []corev1.ServicePort{{
-			// protocol is part of the ports list-map key (port, protocol) for
-			// server-side apply, so the patch names it rather than rely on defaulting.
-			Name: "tls", Port: ew.Port, TargetPort: intstr.FromInt32(eastWestListenPort), NodePort: ew.NodePort,
+			Name: "tls", Port: eastWestListenPort, TargetPort: intstr.FromInt32(eastWestListenPort), NodePort: ew.NodePort,
 			Protocol: corev1.ProtocolTCP,
 		}}
 	}

@@ -1,9 +1,11 @@
 package kube
 
 import (
+	"cmp"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -18,33 +20,68 @@ var (
 	gvService   = corev1.SchemeGroupVersion.WithKind("Service")
 )
 
-// Emit returns the stub Services and the Namespaces for every cluster.
+// Emit returns the stub Services for every cluster.
 func Emit(m *ir.Model) []ir.Object {
 	var out []ir.Object
 	for _, c := range m.Clusters {
-		nsSources := map[string][]ir.Source{}
 		for _, s := range m.Services {
-			if s.NeedsDestinationRule(c) {
-				nsSources[s.Namespace] = append(nsSources[s.Namespace], s.Src)
-			}
 			if s.NeedsStubService(c) {
 				out = append(out, ir.Object{Cluster: c.Name, Body: stubService(s), Sources: []ir.Source{s.Src}})
 			}
 		}
-		if !m.Mesh.EmitNamespaces {
+	}
+	return out
+}
+
+// Namespaces returns a Namespace (with the injection label) for every
+// namespace the other objects are written into, per cluster, so that the
+// output applies on its own — unless the Mesh says namespaces are owned
+// elsewhere. The platform's own namespaces (never managed, and the ingress
+// gateway's) belong to their installers and are left out. Each Namespace
+// names the intent objects behind what it holds.
+func Namespaces(m *ir.Model, objs []ir.Object) []ir.Object {
+	if !m.Mesh.EmitNamespaces {
+		return nil
+	}
+	type key struct{ cluster, ns string }
+	sources := map[key][]ir.Source{}
+	for _, o := range objs {
+		acc, err := meta.Accessor(o.Body)
+		if err != nil || acc.GetNamespace() == "" {
 			continue
 		}
-		names := make([]string, 0, len(nsSources))
-		for ns := range nsSources {
-			names = append(names, ns)
+		ns := acc.GetNamespace()
+		if m.Mesh.NeverManaged(ns) || ns == m.Mesh.IngressGateway.Namespace {
+			continue
 		}
-		slices.Sort(names)
-		for _, ns := range names {
-			if m.Mesh.NeverManaged(ns) {
-				continue // resolve refuses services there; belt and braces for later backends
+		k := key{o.Cluster, ns}
+		if _, seen := sources[k]; !seen {
+			sources[k] = nil
+		}
+		// The services a namespace holds explain it; naming every policy
+		// too would churn the Namespace whenever any of them changes.
+		for _, src := range o.Sources {
+			if (src.Kind == "MeshService" || src.Kind == "ExternalService") && src.Namespace == ns {
+				sources[k] = append(sources[k], src)
 			}
-			out = append(out, ir.Object{Cluster: c.Name, Body: namespace(ns), Sources: nsSources[ns]})
 		}
+	}
+	keys := make([]key, 0, len(sources))
+	for k := range sources {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.cluster, b.cluster), cmp.Compare(a.ns, b.ns)) })
+	var out []ir.Object
+	for _, k := range keys {
+		srcs := sources[k]
+		if len(srcs) == 0 { // only callers' objects (egress policies) live there
+			for _, o := range objs {
+				if acc, err := meta.Accessor(o.Body); err == nil && o.Cluster == k.cluster && acc.GetNamespace() == k.ns {
+					srcs = append(srcs, o.Sources...)
+				}
+			}
+		}
+		out = append(out, ir.Object{Cluster: k.cluster, Body: namespace(k.ns), Sources: srcs})
 	}
 	return out
 }

@@ -1,15 +1,14 @@
 package manifest
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"sigs.k8s.io/yaml"
 
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/ir"
@@ -65,13 +64,15 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 		if o.Patch {
 			patches[o.Cluster] = append(patches[o.Cluster], patchRef{rel, kind, acc.GetName(), acc.GetNamespace()})
 		} else {
-			labels := acc.GetLabels()
+			// Cloned: a backend may share the map with a selector, which
+			// must not gain intentc's label.
+			labels := maps.Clone(acc.GetLabels())
 			if labels == nil {
 				labels = map[string]string{}
 			}
 			labels[LabelManagedBy] = ManagedByValue
 			acc.SetLabels(labels)
-			ann := acc.GetAnnotations()
+			ann := maps.Clone(acc.GetAnnotations())
 			if ann == nil {
 				ann = map[string]string{}
 			}
@@ -87,8 +88,18 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 		files = append(files, File{Path: full, Data: data})
 	}
 	for _, a := range arts {
-		if prev, dup := byPath[a.Path]; dup || strings.HasPrefix(a.Path, "clusters/") {
-			diags.Add(diag.CodeOutputCollision, firstPos(a.Sources), "%s and %s would both be written to %s", refs(prev.Sources), refs(a.Sources), a.Path)
+		switch prev, dup := byPath[a.Path]; {
+		case !filepath.IsLocal(filepath.FromSlash(a.Path)) || path.Clean(a.Path) != a.Path || a.Path == MarkerFile:
+			// Names from the intent make up the path: never write outside
+			// the output directory, and never crash on what resolve missed.
+			diags.Add(diag.CodeOutputCollision, firstPos(a.Sources), "%s would be written to %q, which is not a clean path inside the output directory", refs(a.Sources), a.Path)
+			continue
+		case strings.HasPrefix(a.Path, "clusters/"):
+			diags.Add(diag.CodeOutputCollision, firstPos(a.Sources), "%s would be written to %s, inside the cluster folders", refs(a.Sources), a.Path)
+			continue
+		case dup:
+			diags.Add(diag.CodeOutputCollision, firstPos(a.Sources), "%s and %s would both be written to %s", refs(prev.Sources), refs(a.Sources), a.Path).
+				WithRelated(firstPos(prev.Sources), "the other object comes from here")
 			continue
 		}
 		byPath[a.Path] = ir.Object{Sources: a.Sources}
@@ -96,6 +107,13 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 	}
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	// Every cluster with objects gets a kustomization, even one that only
+	// has patches (they would be orphaned otherwise).
+	for cluster := range patches {
+		if _, ok := resources[cluster]; !ok {
+			resources[cluster] = []string{}
+		}
 	}
 	for cluster, res := range resources {
 		slices.Sort(res)
@@ -105,7 +123,8 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 		for _, p := range ps {
 			k.Patches = append(k.Patches, kPatch{Path: p.path, Target: kTarget{Kind: p.kind, Name: p.name, Namespace: p.namespace}})
 		}
-		data, _ := yaml.Marshal(k)
+		kv, _ := jsonValue(k)
+		data, _ := toYAML(kv)
 		files = append(files, File{Path: path.Join("clusters", cluster, KustomizationFileName), Data: data})
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
@@ -150,15 +169,13 @@ func firstPos(srcs []ir.Source) diag.Pos {
 // API server owns (status, a null creationTimestamp) so that output is a pure
 // function of the intent.
 func Marshal(obj any) ([]byte, error) {
-	raw, err := json.Marshal(obj)
+	v, err := jsonValue(obj)
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // keep integers integers
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("manifest: %T is not an object", obj)
 	}
 	delete(m, "status")
 	if md, ok := m["metadata"].(map[string]any); ok {
@@ -166,5 +183,5 @@ func Marshal(obj any) ([]byte, error) {
 			delete(md, "creationTimestamp")
 		}
 	}
-	return yaml.Marshal(m)
+	return toYAML(m)
 }

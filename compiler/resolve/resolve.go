@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/intent"
 	"github.com/intentc/intentc/compiler/ir"
@@ -113,7 +115,7 @@ func (r *resolver) mesh(docs []*intent.Document) {
 		RootNamespace: DefaultRootNamespace, GatewayNamespaces: []string{DefaultRootNamespace},
 		IntentcNamespace: DefaultIntentcNamespace, EmitNamespaces: true, PathNormalization: "BASE",
 		IngressGateway: ir.IngressGateway{Namespace: DefaultIngressNamespace, ServiceAccount: DefaultIngressSA,
-			Selector: map[string]string{"istio": "ingressgateway"}},
+			Selector: map[string]string{"istio": "ingressgateway"}, Ports: []int32{80, 443}},
 	}
 	if len(docs) == 0 {
 		return
@@ -147,6 +149,12 @@ func (r *resolver) mesh(docs []*intent.Document) {
 		m.IngressGateway.ServiceAccount = cmp.Or(ig.ServiceAccount, m.IngressGateway.ServiceAccount)
 		if len(ig.Selector) > 0 {
 			m.IngressGateway.Selector = ig.Selector
+		}
+		if len(ig.Ports) > 0 {
+			m.IngressGateway.Ports = slices.Clone(ig.Ports)
+			for i, p := range ig.Ports {
+				r.port(d, fmt.Sprintf("spec.ingressGateway.ports[%d]", i), p, 1, 65535)
+			}
 		}
 	}
 	if ns := spec.Namespaces; ns != nil {
@@ -260,7 +268,7 @@ func (r *resolver) cluster(d *intent.Document) {
 	}
 	if a := spec.APIServer; a != nil {
 		if r.address(d, "spec.apiServer.address", a.Address, false) {
-			c.APIServer = &ir.Endpoint{Address: a.Address, Port: cmp.Or(a.Port, 6443)}
+			c.APIServer = &ir.Endpoint{Address: a.Address, Port: cmp.Or(a.Port, 6443), Pos: d.PosOf("spec.apiServer.address")}
 			r.port(d, "spec.apiServer.port", c.APIServer.Port, 1, 65535)
 		}
 	}
@@ -274,7 +282,9 @@ func (r *resolver) cluster(d *intent.Document) {
 		if len(ew.Selector) == 0 {
 			ew.Selector = map[string]string{"istio": "eastwestgateway"}
 		}
-		ok := r.address(d, "spec.eastWestGateway.address", g.Address, false)
+		ew.Pos = d.PosOf("spec.eastWestGateway.address")
+		ok := r.labels(d, "spec.eastWestGateway.selector", g.Selector)
+		ok = r.address(d, "spec.eastWestGateway.address", g.Address, false) && ok
 		ok = r.port(d, "spec.eastWestGateway.port", ew.Port, 1, 65535) && ok
 		if ew.NodePort != 0 {
 			ok = r.port(d, "spec.eastWestGateway.nodePort", ew.NodePort, 30000, 32767) && ok
@@ -337,6 +347,30 @@ func (r *resolver) clusterChecks() {
 }
 
 func (r *resolver) doc(s ir.Source) *intent.Document { return r.docs[s.Ref()] }
+
+// labels checks label keys and values as Kubernetes does: they end up
+// verbatim in Istio and NetworkPolicy selectors, where the API server would
+// reject them, or worse, they would select nothing.
+func (r *resolver) labels(d *intent.Document, path string, m map[string]string) bool {
+	ok := true
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		p := path + "." + k
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			r.diags.Add(diag.CodeInvalidLabels, d.KeyPosOf(p), "%s: label key %q is invalid: %s", path, k, errs[0])
+			ok = false
+		}
+		if errs := validation.IsValidLabelValue(m[k]); len(errs) > 0 {
+			r.diags.Add(diag.CodeInvalidLabels, d.PosOf(p), "%s: label value %q is invalid: %s", p, m[k], errs[0])
+			ok = false
+		}
+	}
+	return ok
+}
 
 func (r *resolver) unknownCluster(d *intent.Document, path, name string) {
 	names := make([]string, 0, len(r.clusters))
@@ -422,6 +456,9 @@ func (r *resolver) service(d *intent.Document) {
 	if len(s.Selector) == 0 {
 		s.Selector = map[string]string{"app": d.Meta.Name}
 	}
+	// Bad labels are reported but the service stays, so references to it
+	// resolve; a compile with errors emits nothing anyway.
+	r.labels(d, "spec.selector", spec.Selector)
 	s.Ports = r.ports(d, "spec.ports", spec.Ports)
 
 	// Placement and weights.
@@ -644,6 +681,15 @@ func (r *resolver) externalService(d *intent.Document) {
 	e.Ports = r.ports(d, "spec.ports", spec.Ports)
 	if len(spec.Hosts) == 0 && len(spec.CIDRs) == 0 {
 		r.diags.Add(diag.CodeMissingField, d.PosOf("spec"), "spec: an ExternalService needs hosts or cidrs")
+	}
+	if len(spec.CIDRs) == 0 && len(spec.Hosts) > 0 {
+		for _, p := range e.Ports {
+			if p.Protocol == ir.ProtoTCP {
+				r.diags.Add(diag.CodeTCPExternalNoCIDRs, p.Pos,
+					"port %s is tcp and %s declares no cidrs: sidecars route TCP by address, so the call works only with Istio's DNS capture and address auto-allocation on; declare cidrs", p.Name, e.Name)
+				break
+			}
+		}
 	}
 	r.external[e.Namespace+"/"+e.Name] = e
 	r.model.Externals = append(r.model.Externals, e)
@@ -944,7 +990,8 @@ func (r *resolver) peer(d *intent.Document, path string, f intent.Source) *ir.Pe
 		p.Kind, p.Namespace = ir.PeerNamespace, f.Namespace
 	case f.Workload != nil:
 		w := f.Workload
-		if !r.checkName(d, path+".workload.namespace", w.Namespace) || !r.checkName(d, path+".workload.serviceAccount", w.ServiceAccount) {
+		if !r.checkName(d, path+".workload.namespace", w.Namespace) || !r.checkName(d, path+".workload.serviceAccount", w.ServiceAccount) ||
+			!r.labels(d, path+".workload.podLabels", w.PodLabels) {
 			return nil
 		}
 		p.Kind, p.Namespace, p.ServiceAccount, p.PodLabels = ir.PeerWorkload, w.Namespace, w.ServiceAccount, w.PodLabels
@@ -1007,10 +1054,40 @@ func (r *resolver) callGraph() {
 	}
 }
 
+// flatNetworkPods warns about callers that layer 2 must admit by pod
+// address (another cluster on the same network) but that declare no pod
+// CIDRs. Only AccessPolicy sources count: a service no policy names gets no
+// NetworkPolicy, so its implicit callers need no ranges.
+func (r *resolver) flatNetworkPods() {
+	warned := map[*ir.Cluster]bool{}
+	for _, p := range r.model.Policies {
+		if p.Service == nil || p.Action != ir.ActionAllow {
+			continue
+		}
+		for _, peer := range p.From {
+			if peer.Kind == ir.PeerCIDR {
+				continue
+			}
+			for _, c := range peer.Clusters {
+				for _, pl := range p.Service.Placements {
+					if c != pl.Cluster && c.Network == pl.Cluster.Network && len(c.Pods) == 0 && !warned[c] {
+						warned[c] = true
+						r.diags.Add(diag.CodeNoPodCIDRs, r.doc(c.Src).PosOf("spec.cidrs"),
+							"%s calls %s in %s on the same network, where NetworkPolicy admits it by pod address, but declares no cidrs.pods", c.Name, p.Service.Name, pl.Cluster.Name).
+							WithRelated(peer.Pos, "caller named here")
+					}
+				}
+			}
+		}
+	}
+}
+
 // crossNetwork checks that every placement reached from another network has
 // a gateway to be reached through, and that the callers can be admitted by it.
 func (r *resolver) crossNetwork() {
 	warnedEgress := map[*ir.Cluster]bool{}
+	warnedNodePort := map[*ir.Cluster]bool{}
+	r.flatNetworkPods()
 	for _, s := range r.model.Services {
 		d := r.svcDocs[s]
 		for _, pl := range s.Placements {
@@ -1019,8 +1096,8 @@ func (r *resolver) crossNetwork() {
 					continue
 				}
 				if ew, osp := pl.Cluster.EastWest, pl.Cluster.OpenStack; ew != nil && osp != nil && ew.NodePort == 0 &&
-					(osp.LBProvider == "amphora" || osp.LBProvider == "ovn") && !warnedEgress[pl.Cluster] {
-					warnedEgress[pl.Cluster] = true
+					(osp.LBProvider == "amphora" || osp.LBProvider == "ovn") && !warnedNodePort[pl.Cluster] {
+					warnedNodePort[pl.Cluster] = true
 					r.diags.Add(diag.CodeNoNodePort, r.doc(pl.Cluster.Src).PosOf("spec.eastWestGateway"),
 						"%s's %s load balancer forwards to the east-west gateway's node port, which must be pinned (eastWestGateway.nodePort) for the security group to open it", pl.Cluster.Name, osp.LBProvider)
 				}
@@ -1033,7 +1110,7 @@ func (r *resolver) crossNetwork() {
 				if len(c.Egress) == 0 && !warnedEgress[c] {
 					warnedEgress[c] = true
 					r.diags.Add(diag.CodeNoEgressCIDR, r.doc(c.Src).PosOf("spec.cidrs"),
-						"%s calls across networks (%s in %s) but declares no cidrs.egress, so the east-west gateway cannot admit it by source range", c.Name, s.Name, pl.Cluster.Name).
+						"%s calls across networks (%s in %s) but declares no cidrs.egress, so the east-west gateway cannot admit it by source range and stays open to any source", c.Name, s.Name, pl.Cluster.Name).
 						WithRelated(d.PosOf("spec.placement"), "placement here")
 				}
 			}

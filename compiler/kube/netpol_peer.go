@@ -1,0 +1,169 @@
+package kube
+
+import (
+	"cmp"
+	"encoding/json"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// flow is one allowed peer on a set of ports, before flows with the same
+// ports are folded into one rule.
+type flow struct {
+	peer  networkingv1.NetworkPolicyPeer
+	ports []networkingv1.NetworkPolicyPort // empty: every port
+}
+
+func intOrString(p int32) *intstr.IntOrString {
+	v := intstr.FromInt32(p)
+	return &v
+}
+
+// labelSelector builds a selector from labels that must match and label
+// values that must not; nil when it selects everything.
+func labelSelector(match map[string]string, notIn map[string][]string) *metav1.LabelSelector {
+	if len(match) == 0 && len(notIn) == 0 {
+		return nil
+	}
+	sel := &metav1.LabelSelector{}
+	if len(match) > 0 {
+		sel.MatchLabels = maps.Clone(match)
+	}
+	for _, k := range slices.Sorted(maps.Keys(notIn)) {
+		vals := slices.Clone(notIn[k])
+		slices.Sort(vals)
+		sel.MatchExpressions = append(sel.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key: k, Operator: metav1.LabelSelectorOpNotIn, Values: slices.Compact(vals),
+		})
+	}
+	return sel
+}
+
+// namespacePeer selects the pods of namespace ns that match the selector
+// (every pod when it is nil). Namespace and pod selector go in ONE peer
+// element, which the API reads as "these pods in that namespace"; two
+// elements would mean "that whole namespace, or these pods of the
+// policy's own namespace".
+func namespacePeer(ns string, pods *metav1.LabelSelector) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceNameLabel: ns}},
+		PodSelector:       pods,
+	}
+}
+
+func podsPeer(ns string, labels map[string]string) networkingv1.NetworkPolicyPeer {
+	return namespacePeer(ns, labelSelector(labels, nil))
+}
+
+func ipPeer(cidr string, except []string) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr, Except: except}}
+}
+
+func selectorKey(s *metav1.LabelSelector) string {
+	if s == nil {
+		return ""
+	}
+	b, _ := json.Marshal(s) // map keys come out sorted
+	return string(b)
+}
+
+// comparePeer orders peers canonically: selector peers first (by namespace
+// selector, then pod selector), then address blocks by family, address and
+// prefix length.
+func comparePeer(a, b networkingv1.NetworkPolicyPeer) int {
+	rank := func(p networkingv1.NetworkPolicyPeer) int {
+		if p.IPBlock != nil {
+			return 1
+		}
+		return 0
+	}
+	if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+		return c
+	}
+	if a.IPBlock == nil {
+		return cmp.Or(
+			strings.Compare(selectorKey(a.NamespaceSelector), selectorKey(b.NamespaceSelector)),
+			strings.Compare(selectorKey(a.PodSelector), selectorKey(b.PodSelector)))
+	}
+	pa, errA := netip.ParsePrefix(a.IPBlock.CIDR)
+	pb, errB := netip.ParsePrefix(b.IPBlock.CIDR)
+	if errA == nil && errB == nil {
+		if c := cmp.Or(pa.Addr().Compare(pb.Addr()), cmp.Compare(pa.Bits(), pb.Bits())); c != 0 {
+			return c
+		}
+	}
+	return cmp.Or(strings.Compare(a.IPBlock.CIDR, b.IPBlock.CIDR),
+		slices.Compare(a.IPBlock.Except, b.IPBlock.Except))
+}
+
+func portNumber(p networkingv1.NetworkPolicyPort) int32 {
+	if p.Port == nil {
+		return 0
+	}
+	return p.Port.IntVal
+}
+
+func comparePort(a, b networkingv1.NetworkPolicyPort) int {
+	proto := func(p networkingv1.NetworkPolicyPort) string {
+		if p.Protocol == nil {
+			return ""
+		}
+		return string(*p.Protocol)
+	}
+	return cmp.Or(cmp.Compare(portNumber(a), portNumber(b)), strings.Compare(proto(a), proto(b)))
+}
+
+func sortPorts(ports []networkingv1.NetworkPolicyPort) []networkingv1.NetworkPolicyPort {
+	out := slices.Clone(ports)
+	slices.SortFunc(out, comparePort)
+	return slices.CompactFunc(out, func(a, b networkingv1.NetworkPolicyPort) bool { return comparePort(a, b) == 0 })
+}
+
+type rule struct {
+	ports []networkingv1.NetworkPolicyPort
+	peers []networkingv1.NetworkPolicyPeer
+}
+
+// group folds flows into one rule per distinct port set, peers sorted and
+// deduplicated, rules ordered by their ports. Flows with no peer never reach
+// here: a rule with an empty peer list would mean "from anywhere".
+func group(flows []flow) []rule {
+	var out []rule
+	for _, f := range flows {
+		ports := sortPorts(f.ports)
+		i := slices.IndexFunc(out, func(r rule) bool { return slices.CompareFunc(r.ports, ports, comparePort) == 0 })
+		if i < 0 {
+			out = append(out, rule{ports: ports})
+			i = len(out) - 1
+		}
+		out[i].peers = append(out[i].peers, f.peer)
+	}
+	for i := range out {
+		slices.SortFunc(out[i].peers, comparePeer)
+		out[i].peers = slices.CompactFunc(out[i].peers, func(a, b networkingv1.NetworkPolicyPeer) bool { return comparePeer(a, b) == 0 })
+	}
+	slices.SortFunc(out, func(a, b rule) int { return slices.CompareFunc(a.ports, b.ports, comparePort) })
+	return out
+}
+
+func ingressRules(flows []flow) []networkingv1.NetworkPolicyIngressRule {
+	var out []networkingv1.NetworkPolicyIngressRule
+	for _, r := range group(flows) {
+		out = append(out, networkingv1.NetworkPolicyIngressRule{Ports: r.ports, From: r.peers})
+	}
+	return out
+}
+
+func egressRules(flows []flow) []networkingv1.NetworkPolicyEgressRule {
+	var out []networkingv1.NetworkPolicyEgressRule
+	for _, r := range group(flows) {
+		out = append(out, networkingv1.NetworkPolicyEgressRule{Ports: r.ports, To: r.peers})
+	}
+	return out
+}
