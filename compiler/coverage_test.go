@@ -26,13 +26,7 @@ var notInline = map[diag.Code]string{
 // whose fixture is still to come (with the backend that owns them). A code
 // that has gained a fixture is only logged, so adding one never breaks this
 // test; delete its entry then.
-var pending = map[diag.Code]string{
-	diag.CodeViaNotHonoured:        "layer 3 backend",
-	diag.CodeLetsNothingThrough:    "layer 3 backend",
-	diag.CodeGRPCMethod:            "layer 3 backend",
-	diag.CodePathWildcard:          "layer 3 backend",
-	diag.CodeDenyPathNormalization: "layer 3 backend",
-}
+var pending = map[diag.Code]string{}
 
 // TestGoldenCoverage checks that every parse (IC1xxx) and semantic (IC2xxx)
 // code of the table is expected by at least one golden case, so a code

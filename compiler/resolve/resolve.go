@@ -908,8 +908,8 @@ func (r *resolver) deadPolicies() {
 				return !slices.ContainsFunc(dn.From, func(dp *ir.Peer) bool { return covers(dp, ap) })
 			})
 			if portsCovered && peersCovered {
-				r.diags.Add(diag.CodeLetsNothingThrough, a.Src.Pos, "%s lets nothing through: %s denies every source on every port it allows", a.Src.Ref(), dn.Src.Ref()).
-					WithRelated(dn.Src.Pos, "the deny is here")
+				r.diags.Add(diag.CodeLetsNothingThrough, r.doc(a.Src).KeyPosOf("spec.from"), "%s lets nothing through: %s denies every source on every port it allows", a.Src.Ref(), dn.Src.Ref()).
+					WithRelated(r.doc(dn.Src).KeyPosOf("spec.from"), "the deny is here")
 				break
 			}
 		}
