@@ -4,6 +4,12 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/intentc
 
+# hack/*.mk add the targets that prepare real components for the tests
+# (kube-apiserver and istioctl, Neutron, ...) and append them to
+# TEST_PREPARE; they are included first so `test` sees the whole list.
+TEST_PREPARE :=
+include $(sort $(wildcard hack/*.mk))
+
 .PHONY: all build demo test unit vet fmt-check fuzz bench update clean
 
 all: build
@@ -18,7 +24,7 @@ demo: build
 
 ## test: everything CI runs — vet, formatting, unit and golden tests, the
 ## real-API-server and istioctl checks (e2e), and a short fuzz run
-test: vet fmt-check e2e-prepare
+test: vet fmt-check $(TEST_PREPARE)
 	. ./$(E2E_ENV) && INTENTC_E2E=1 $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 
@@ -46,5 +52,3 @@ update:
 
 clean:
 	rm -rf bin out
-
-include hack/e2e.mk

@@ -14,6 +14,8 @@ E2E_ENV ?= bin/e2e.env
 # machines and the envtest start/stop timeouts (1 min each).
 E2E_TIMEOUT ?= 20m
 
+TEST_PREPARE += e2e-prepare
+
 .PHONY: e2e-prepare e2e
 
 e2e-prepare:
