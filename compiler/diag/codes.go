@@ -94,6 +94,14 @@ const (
 	CodeNoPodCIDRs            Code = "IC2044"
 	CodeTCPExternalNoCIDRs    Code = "IC2045"
 
+	// IC205x: the federated model (compiler/resolve/federated.go).
+	CodeFederationTrust        Code = "IC2050"
+	CodeFederationIgnored      Code = "IC2051"
+	CodeTrustDomainNotAccepted Code = "IC2052"
+	CodeMeshIDMismatch         Code = "IC2053"
+	CodeImportNamespace        Code = "IC2054"
+	CodeImportVisibleToGateway Code = "IC2055"
+
 	// IC3xxx: emission and output.
 	CodeOutputCollision Code = "IC3001"
 	CodeWriteOutput     Code = "IC3002"
@@ -103,6 +111,19 @@ const (
 	CodeEgressToAnyAddress   Code = "IC3202"
 
 	CodeSGDescriptionHashed Code = "IC3301"
+
+	// IC34xx: intentc openstack plan/apply (package neutron) against a live
+	// Neutron.
+	CodeSGDocument         Code = "IC3401"
+	CodeSGNameTaken        Code = "IC3402"
+	CodeSGQuota            Code = "IC3403"
+	CodeSGWiderGroup       Code = "IC3404"
+	CodeSGPortSecurityOff  Code = "IC3405"
+	CodeSGNotAttached      Code = "IC3406"
+	CodeSGDuplicateOwned   Code = "IC3407"
+	CodeSGOrphan           Code = "IC3408"
+	CodeSGAuditMissing     Code = "IC3409"
+	CodeSGStaleDescription Code = "IC3410"
 
 	// IC4xxx: policy checks (lint). IC4001–IC4099 are the built-in Rego
 	// rules of policies/ (their METADATA names the same code, title and
@@ -129,6 +150,40 @@ const (
 
 	CodePolicyDeny Code = "IC4201"
 	CodePolicyWarn Code = "IC4202"
+
+	// IC43xx: the admission webhook's rules (intentc serve; their names
+	// are what --rule-action takes). IC44xx: loading the intent for the
+	// cluster the webhook runs in.
+	CodeAdmissionDrift           Code = "IC4301"
+	CodeAdmissionManagedDelete   Code = "IC4302"
+	CodeAdmissionUnknownManaged  Code = "IC4303"
+	CodeAdmissionIntentCR        Code = "IC4304"
+	CodeAdmissionTooLarge        Code = "IC4305"
+	CodeAdmissionSecondVS        Code = "IC4311"
+	CodeAdmissionShadowDR        Code = "IC4312"
+	CodeAdmissionAuthzWidening   Code = "IC4313"
+	CodeAdmissionPeerAuthnWeak   Code = "IC4314"
+	CodeAdmissionExtraNetpol     Code = "IC4315"
+	CodeAdmissionServiceEntry    Code = "IC4316"
+	CodeAdmissionWorkloadEntry   Code = "IC4317"
+	CodeAdmissionEnvoyFilter     Code = "IC4318"
+	CodeAdmissionSidecar         Code = "IC4319"
+	CodeAdmissionServiceProtocol Code = "IC4320"
+
+	CodeServeCluster    Code = "IC4401"
+	CodeServeNextDigest Code = "IC4402"
+
+	// IC5xxx: the cross-layer proof and explain (package verify), which
+	// read the generated manifests back independently of the backends.
+	CodeLayerTooTight        Code = "IC5001"
+	CodeLayerTooLoose        Code = "IC5002"
+	CodeLayersTogetherLoose  Code = "IC5003"
+	CodeRoutingMismatch      Code = "IC5004"
+	CodeMTLSMismatch         Code = "IC5005"
+	CodeVerifyUnreadable     Code = "IC5006"
+	CodeVerifyUnmodeled      Code = "IC5007"
+	CodeVerifyUnjudged       Code = "IC5008"
+	CodeVerifyUnknownCluster Code = "IC5009"
 )
 
 // Table is every code, in code order. A test keeps docs/diagnostics.md equal
@@ -177,7 +232,7 @@ var Table = []CodeInfo{
 	{CodeNoEastWestGateway, Error, "no east-west gateway", "The cluster receives cross-network traffic but declares no eastWestGateway, so callers on other networks cannot reach it.", "MeshCluster without eastWestGateway, called from another network"},
 	{CodeInvalidAddress, Error, "invalid address", "The value is neither an IP address nor a DNS host name.", "address: 203.0.113.300"},
 	{CodePermissiveMesh, Warning, "permissive mTLS", "mtls: permissive accepts plaintext; keep it for a migration window only.", "mtls: permissive"},
-	{CodeModelUnsupported, Error, "mesh model not supported yet", "Only model: multi-primary is compiled today; the federated (.global) model is planned.", "model: federated"},
+	{CodeModelUnsupported, Error, "mesh model feature not supported yet", "model: federated compiles one mesh per cluster; it does not compile yet several clusters in one mesh (a shared meshID), split: locality across meshes, or a route to one of several remote meshes (their shares share one .global host).", "model: federated\nistio: {meshID: dc}   # on two MeshClusters"},
 	{CodeDuplicateClusterID, Error, "duplicate Istio cluster ID", "Two MeshClusters share an Istio clusterID; subsets keyed on topology.istio.io/cluster would be ambiguous.", "istio: {clusterID: prod}   # twice"},
 	{CodeInvalidLabels, Error, "invalid label", "A label key or value is not valid for Kubernetes.", "selector: {\"app!\": x}"},
 	{CodeRouteEmpty, Error, "empty route", "A route needs a match and at least one destination cluster.", "routes: [{match: {}, to: [{cluster: a}]}]"},
@@ -198,6 +253,12 @@ var Table = []CodeInfo{
 	{CodeNoOpenStack, Warning, "OpenStack cluster without openstack settings", "A platform: openstack cluster without spec.openstack gets no security group; intentc cannot tell which cloud and project hold its nodes.", "platform: openstack   # no openstack:"},
 	{CodeNoPodCIDRs, Warning, "flat-network caller without pod CIDRs", "A cluster calls a service placed in another cluster on the same (flat) network, where NetworkPolicy admits it by its pod CIDRs; without cidrs.pods no rule can admit it, and with default deny its calls are blocked.", "cidrs: {}   # the caller's pods reach the other cluster directly"},
 	{CodeTCPExternalNoCIDRs, Warning, "TCP ExternalService without addresses", "A sidecar routes TCP by destination address, and a ServiceEntry with host names only has none: the call works only where Istio's DNS capture with address auto-allocation is on (istioctl analyze reports IST0134). Declare the service's cidrs to make it independent of that.", "ExternalService {hosts: [db.example.com], ports: [{name: pg, port: 5432, protocol: tcp}]}"},
+	{CodeFederationTrust, Error, "federation without a root of trust", "model: federated needs spec.federation.trust (sharedRoot or trustBundles): callers reach another mesh's pods through a passthrough gateway with end-to-end mTLS, which works only if each mesh can validate the other's certificates.", "model: federated   # no federation.trust"},
+	{CodeFederationIgnored, Warning, "federation settings without model federated", "spec.federation applies to model: federated only; with multi-primary the clusters share one control plane and identity, and the settings are ignored.", "model: multi-primary\nfederation: {trust: sharedRoot}"},
+	{CodeTrustDomainNotAccepted, Error, "caller's trust domain not accepted by the destination mesh", "With trust: sharedRoot Istio accepts a peer only from its own trust domain or a trustDomainAliases entry (meshConfig), so a cross-mesh call from another trust domain is refused; add the caller's trust domain to federation.trustDomainAliases (and to the meshes' meshConfig), or use trust: trustBundles.", "federation: {trust: sharedRoot}   # dc1.example.com calls public.example.com"},
+	{CodeMeshIDMismatch, Error, "clusters of one multi-primary mesh declare different meshIDs", "With model: multi-primary every cluster belongs to one mesh, so their istio.meshID values must be equal; clusters with their own control plane view form a federation (model: federated).", "model: multi-primary\nistio: {meshID: a}   # another cluster has meshID: b"},
+	{CodeImportNamespace, Error, "invalid federation import namespace", "federation.importNamespace holds the imports of remote .global hosts; it must be a DNS-1123 label, not a never-managed namespace, and hold no MeshService (the export of a host and its import cannot share a namespace: Istio keys services by host and namespace).", "federation: {importNamespace: prod}   # prod holds MeshService inventory"},
+	{CodeImportVisibleToGateway, Error, "import of a .global host would be visible to the east-west gateway", "A cluster that exports a service (the gateway routes its .global host to local pods) and also imports the same host for its callers must keep the import away from the gateway's namespace: name the calling namespaces in an AccessPolicy (a service no policy names is called from every namespace), and not the gateway's.", "inventory in two meshes, called from both, no AccessPolicy naming it"},
 
 	{CodeOutputCollision, Error, "output collision", "Two generated objects would be written to the same file; rename one of the intent objects.", "MeshService a-b and a with port b"},
 	{CodeWriteOutput, Error, "cannot write output", "The output directory cannot be written; nothing was changed.", "intentc compile -o /read-only"},
@@ -206,6 +267,16 @@ var Table = []CodeInfo{
 	{CodeDenyNotExpressibleL2, Error, "deny not expressible in NetworkPolicy", "Layer 2 can tell the denied caller apart from the allowed ones, but the NetworkPolicy API cannot express the difference (a NotIn over a multi-label selector); intentc refuses rather than widen layer 2. Give the denied workload a distinguishing label and select on it.", "allow {namespace: batch}; deny {workload: {podLabels: {app: a, tier: b}}}"},
 	{CodeEgressToAnyAddress, Warning, "egress opened to any address", "NetworkPolicy selects addresses, not host names: egress to an ExternalService with hosts only, or to an east-west gateway whose address is a host name, is opened to any address on those ports.", "ExternalService {hosts: [db.example.com], ports: [5432]}   # no cidrs"},
 	{CodeSGDescriptionHashed, Info, "security-group rule description shortened", "Neutron limits a rule's description to 255 characters; the provenance was replaced by a hash of it.", "a rule shared by many intent objects"},
+	{CodeSGDocument, Error, "invalid security-groups document", "A security-groups.json given to intentc openstack plan/apply is not what intentc compile writes (bad JSON, an unknown field, a rule Neutron would refuse); recompile it.", "{\"cloud\": \"dc1\", \"security_groups\": [{\"name\": \"\"}]}"},
+	{CodeSGNameTaken, Error, "security group name taken by a group intentc does not own", "The project already has a group of that name without intentc's tag or description marker; intentc never writes a group it does not own: adopt it or rename intentc's.", "securityGroups: {mode: owned, name: default-nodes}"},
+	{CodeSGQuota, Error, "plan exceeds the project's quota", "Rules are created before old ones are deleted, so the project's rule (or group) quota must hold today's use plus every create; nothing was changed.", "quota security_group_rule: 100, 98 used, 5 to add"},
+	{CodeSGWiderGroup, Warning, "another group on a node port is wider than the intent", "Neutron applies the union of every group on a port; a group intentc does not own (Magnum's, Cluster API's, default) admits traffic the intent does not, so layer 1 is no narrower than it.", "a node port with groups k8s-prod-mesh and default"},
+	{CodeSGPortSecurityOff, Warning, "port security disabled on a node port", "With port_security_enabled false no security group filters the port at all.", "openstack port set --disable-port-security node-0"},
+	{CodeSGNotAttached, Warning, "intentc's group not attached to a node port", "A port the node selector names carries none of intentc's groups, so the intent's layer 1 does not apply to it.", "intentc openstack plan --nodes k8s-prod- (a node without k8s-prod-mesh)"},
+	{CodeSGDuplicateOwned, Warning, "several groups carry intentc's marker under one name", "intentc manages the tagged (then oldest) one and leaves the others alone; delete the extra ones when no port uses them.", "two groups named k8s-prod-mesh tagged managed-by:intentc"},
+	{CodeSGOrphan, Info, "intentc's group no longer in the intent", "A group tagged managed-by:intentc that the document does not name is left as it is (another intent may own it, and a group in use cannot be deleted); delete it or remove the tag.", "a cluster removed from the intent"},
+	{CodeSGAuditMissing, Warning, "audited group lacks what the intent needs", "In audit mode the group (someone else's) is missing, or lacks a rule the intent expects; intentc changes nothing.", "securityGroups: {mode: audit, name: magnum-nodes}"},
+	{CodeSGStaleDescription, Info, "security-group rule provenance changed", "The rule is right but its description (provenance) is not; Neutron cannot update a rule, so it is kept; apply --replace-stale recreates it (a gap of one request).", "a new caller of an existing east-west gateway rule"},
 
 	{CodeWeightsSum, Error, "VirtualService weights must sum to 100", "A route of a VirtualService that splits traffic gives weights that do not sum to exactly 100 (a warning on hand-written manifests, where Istio accepts relative weights).", "route: [{weight: 60}, {weight: 30}]"},
 	{CodeAllowAll, Error, "AuthorizationPolicy allows everything", "An ALLOW AuthorizationPolicy has a rule with no from, to or when, which lets every caller in; allow-nothing is spec: {}.", "spec: {rules: [{}]}"},
@@ -228,6 +299,32 @@ var Table = []CodeInfo{
 
 	{CodePolicyDeny, Error, "user policy denies", "A deny or violation rule of a user policy (--policy) fired.", "deny contains msg if { input.kind == \"Service\"; msg := \"no Services\" }"},
 	{CodePolicyWarn, Warning, "user policy warns", "A warn rule of a user policy (--policy) fired.", "warn contains msg if { not input.metadata.labels.team; msg := \"no team label\" }"},
+	{CodeAdmissionDrift, Error, "managed object differs from the intent", "An object the intent generates for this cluster (or one labelled app.kubernetes.io/managed-by: intentc) was written with a spec that differs from what the intent compiles to, after ignoring status, managedFields, server defaults, last-applied-configuration and GitOps tracking labels. Change the intent in git instead (rule drift).", "kubectl edit virtualservice inventory   # weights 70/30 -> 50/50"},
+	{CodeAdmissionManagedDelete, Error, "managed object deleted", "The object is one the intent generates for this cluster; deleting it would remove part of the intent (an allow-nothing policy, say). Remove it from the intent in git instead (rule managed-delete).", "kubectl delete authorizationpolicy allow-nothing -n prod"},
+	{CodeAdmissionUnknownManaged, Error, "unknown managed object", "The object carries app.kubernetes.io/managed-by: intentc but neither the loaded intent nor the declared next intent generates it for this cluster (rule unknown-managed).", "metadata: {labels: {app.kubernetes.io/managed-by: intentc}, name: not-in-the-intent}"},
+	{CodeAdmissionIntentCR, Error, "intent object does not compile", "An intent custom resource (intentc.dev/v1alpha1) was denied: compiled together with the loaded intent it has errors (listed with their own codes), or it redefines an object of the intent directory, which wins (rule intent-cr).", "kind: MeshService\nspec: {placement: [{cluster: nowhere}]}"},
+	{CodeAdmissionTooLarge, Error, "request too large", "The AdmissionReview is larger than --max-request-bytes, so the object cannot be judged; it is denied rather than admitted unchecked (rule too-large).", "a 20 MiB ConfigMap"},
+	{CodeAdmissionSecondVS, Error, "second VirtualService for a managed host", "An unmanaged VirtualService names a host intentc routes (for the mesh gateway); Istio merges or picks between two VirtualServices for one host unpredictably (rule second-virtualservice).", "kind: VirtualService\nspec: {hosts: [inventory.prod.svc.cluster.local]}"},
+	{CodeAdmissionShadowDR, Error, "DestinationRule shadows a managed one", "An unmanaged DestinationRule for a managed host: in a client namespace it takes precedence over the service's own for those clients (dropping its subsets and outlier detection); in the service's namespace it competes with it (rule shadowing-destinationrule).", "kind: DestinationRule\nmetadata: {namespace: web}\nspec: {host: inventory.prod.svc.cluster.local}"},
+	{CodeAdmissionAuthzWidening, Error, "AuthorizationPolicy widens access", "An unmanaged ALLOW AuthorizationPolicy applies to a managed workload and allows a caller, port or request that no AccessPolicy of the intent allows (ALLOW policies add up) (rule authz-widening).", "kind: AuthorizationPolicy\nmetadata: {namespace: prod}\nspec: {rules: [{}]}"},
+	{CodeAdmissionPeerAuthnWeak, Error, "PeerAuthentication weakens mTLS", "An unmanaged PeerAuthentication in a managed namespace (or the mesh root namespace) sets PERMISSIVE or DISABLE where the intent says STRICT, outside the ports it declares mtls: permissive (rule peerauthn-weakening).", "kind: PeerAuthentication\nspec: {mtls: {mode: PERMISSIVE}}"},
+	{CodeAdmissionExtraNetpol, Error, "extra NetworkPolicy in a managed namespace", "An unmanaged NetworkPolicy with allow rules in a managed namespace: NetworkPolicies add up, so it widens layer 2 beyond the intent. A policy that only isolates (no ingress or egress rules) is admitted (rule extra-networkpolicy).", "kind: NetworkPolicy\nmetadata: {namespace: prod}\nspec: {podSelector: {}, ingress: [{}]}"},
+	{CodeAdmissionServiceEntry, Error, "ServiceEntry claims a managed host", "An unmanaged ServiceEntry names a host of a MeshService or of an ExternalService the intent emits a ServiceEntry for; its endpoints or resolution would take over the host (rule serviceentry-hijack).", "kind: ServiceEntry\nspec: {hosts: [inventory.prod.svc.cluster.local], endpoints: [{address: 10.0.0.9}]}"},
+	{CodeAdmissionWorkloadEntry, Error, "WorkloadEntry injects endpoints", "An unmanaged WorkloadEntry (or WorkloadGroup template) in a managed namespace carries labels a MeshService's selector matches, so its address becomes an endpoint of the managed service (rule workloadentry-injection).", "kind: WorkloadEntry\nmetadata: {namespace: prod}\nspec: {address: 10.9.9.9, labels: {app: inventory}}"},
+	{CodeAdmissionEnvoyFilter, Error, "EnvoyFilter on a managed workload", "An unmanaged EnvoyFilter in a managed namespace (or the mesh root namespace) applies to a managed workload; it can rewrite routes, filters and listeners beneath every policy intentc generates (rule envoyfilter).", "kind: EnvoyFilter\nmetadata: {namespace: prod}\nspec: {configPatches: [...]}"},
+	{CodeAdmissionSidecar, Error, "Sidecar on a managed workload", "An unmanaged Sidecar applies to a managed workload and declares ingress listeners, an outbound traffic policy or egress hosts narrower than */*, changing which ports it serves or which managed hosts it can reach (rule sidecar).", "kind: Sidecar\nmetadata: {namespace: web}\nspec: {egress: [{hosts: [./*]}]}"},
+	{CodeAdmissionServiceProtocol, Error, "Service port protocol contradicts the intent", "The Kubernetes Service of a MeshService names a port (by its name prefix or appProtocol) with a protocol other than the intent's: Istio would treat HTTP rules as TCP (a DENY with paths then fails open) or the reverse (rule service-protocol).", "kind: Service\nspec: {ports: [{name: tcp-web, port: 8080}]}   # intent: protocol http"},
+	{CodeServeCluster, Error, "cluster not in the intent", "intentc serve --cluster names a cluster that is not a MeshCluster of the intent; the webhook would judge nothing, so the compile is refused.", "intentc serve --cluster nowhere"},
+	{CodeServeNextDigest, Error, "invalid next digest", "A line of .intentc-next-digest (or --next-digest) is not an intent digest of the form sha256:<16 hex digits>.", "sha256:not-hex"},
+	{CodeLayerTooTight, Error, "A security layer denies what the intent allows", "The proof found a connection the intent allows that one layer of the generated manifests denies; the message names the layer, the connection and the object that denies it (or the default-deny it falls to).", "an AccessPolicy's NetworkPolicy deleted from out/"},
+	{CodeLayerTooLoose, Error, "A security layer is looser than the intent", "The proof found a connection one layer allows although the intent denies every connection that layer cannot tell apart from it (seen through what the layer observes: addresses and pods at layer 2, identities and requests at layer 3); the message names the rule that allows it.", "an AuthorizationPolicy with principals: [cluster.local/ns/web/sa/*] where the intent names web/frontend"},
+	{CodeLayersTogetherLoose, Warning, "The layers together allow what the intent denies", "Every layer is as tight as it can see, but none can tell this connection from an allowed one (for example a namespace named with clusters: in a trust domain shared across clusters, arriving through an east-west gateway another caller opened); give the caller its own identity or keep the clusters on one network.", "from: [{namespace: batch, clusters: [openstack-prod]}]   # batch also runs in public-prod"},
+	{CodeRoutingMismatch, Error, "Routing differs from the intent", "The VirtualService and DestinationRules a caller's cluster sees send the service's traffic to other clusters or shares than the intent's placement and routes, or a destination cluster's east-west gateway knows no subset for it.", "route weights 50/50 where the placement says 70/30"},
+	{CodeMTLSMismatch, Error, "Layer 4 requires mTLS differently from the intent", "The PeerAuthentication in effect for a service port (workload over namespace over mesh, port-level over workload) is not the mode the intent gives it.", "PeerAuthentication prod/default with mtls: PERMISSIVE under a strict mesh"},
+	{CodeVerifyUnreadable, Error, "Manifest cannot be read back", "A manifest given to the proof or to explain does not parse as the object its kind says, or holds a value its platform rejects; it is judged as absent.", "spec: {podSelector: {matchExpressions: [{key: app, operator: Bogus}]}}"},
+	{CodeVerifyUnmodeled, Warning, "Object of an engine verify does not model", "An AdminNetworkPolicy, Calico or Cilium policy, or an Istio EnvoyFilter, may change a verdict; verify reports the verdicts it could change as unknown, never as allowed.", "kind: AdminNetworkPolicy"},
+	{CodeVerifyUnjudged, Warning, "Connection not judged", "The proof could not judge a layer for a connection (an address given as a host name, an undeclared CNI, a source network with no declared ranges); the rest of the proof holds.", "eastWestGateway: {address: gw.example.com}"},
+	{CodeVerifyUnknownCluster, Warning, "Manifests for a cluster the inventory lacks", "A manifest path names clusters/<name>/ but no MeshCluster of that name is among the intent documents, so its objects are not judged.", "out/clusters/old-cluster/prod/networkpolicy-x.yaml"},
 }
 
 var byCode = func() map[Code]CodeInfo {

@@ -133,10 +133,14 @@ type WorkloadRef struct {
 
 // Federation declares how meshes that do not share a control plane trust each other.
 type Federation struct {
-	// Trust is sharedRoot or trustBundles.
+	// Trust is how the meshes validate each other's certificates: sharedRoot (one root CA; each mesh
+	// lists the others' trust domains in meshConfig.trustDomainAliases) or trustBundles (each mesh
+	// lists the others' roots in meshConfig.caCertificates). Required with model federated.
 	Trust string `json:"trust,omitempty" enum:"sharedRoot,trustBundles"`
-	// TrustDomainAliases are accepted as equivalent trust domains.
+	// TrustDomainAliases are the trust domains every mesh accepts besides its own (meshConfig.trustDomainAliases).
 	TrustDomainAliases []string `json:"trustDomainAliases,omitempty"`
+	// ImportNamespace holds the ServiceEntries and DestinationRules that import other meshes' services. Default intentc-federation.
+	ImportNamespace string `json:"importNamespace,omitempty"`
 }
 
 // MeshCluster is one Kubernetes cluster of the mesh.
@@ -186,6 +190,9 @@ type IstioValues struct {
 	ClusterID string `json:"clusterID,omitempty"`
 	// Network is values.global.network. Default and required value: spec.network.
 	Network string `json:"network,omitempty"`
+	// MeshID is values.global.meshID: the mesh (control plane view) the cluster belongs to. Default: one
+	// mesh for all clusters with model multi-primary, the cluster's name with model federated.
+	MeshID string `json:"meshID,omitempty"`
 }
 
 // ClusterCIDRs are the address ranges of a cluster.

@@ -71,7 +71,9 @@ type Mesh struct {
 	// PathNormalization is the mesh's meshConfig path normalisation (BASE by default).
 	PathNormalization string
 	IngressGateway    IngressGateway
-	Src               Source
+	// Federation is set with model federated (federated.go).
+	Federation Federation
+	Src        Source
 }
 
 // IngressGateway is the workload via: ingressGateway sources come through.
@@ -121,6 +123,7 @@ type Cluster struct {
 	MeshFlavor  string // openshift only: ossm3 | upstream
 	ClusterID   string // Istio's cluster ID (topology.istio.io/cluster)
 	Network     string // Istio network (topology.istio.io/network)
+	MeshID      string // the mesh (control plane view) it belongs to; one for all with multi-primary
 	Region      string
 	Zone        string
 	TrustDomain string

@@ -40,6 +40,9 @@ var (
 
 // Emit returns the routing objects for every cluster, in model order.
 func Emit(m *ir.Model) []ir.Object {
+	if m.Mesh.Federated() {
+		return emitFederated(m) // federated.go
+	}
 	var out []ir.Object
 	for _, c := range m.Clusters {
 		for _, s := range m.Services {
@@ -276,7 +279,17 @@ func eastWest(m *ir.Model, c *ir.Cluster) []ir.Object {
 		Hosts: []string{"*.local"},
 	}}
 	out := []ir.Object{{Cluster: c.Name, Body: gw, Sources: srcs}}
+	if patch := eastWestPatch(c, callers, srcs); patch != nil {
+		out = append(out, *patch)
+	}
+	return out
+}
 
+// eastWestPatch returns the kustomize patch of c's east-west gateway Service
+// (pinned node port, the callers' source ranges, the advertised port), or
+// nil when there is nothing to patch.
+func eastWestPatch(c *ir.Cluster, callers []*ir.Cluster, srcs []ir.Source) *ir.Object {
+	ew := c.EastWest
 	// The source ranges admit exactly the calling clusters; if one of them
 	// declares no egress ranges (resolve warns), restricting would cut it
 	// off, so the gateway stays open and mTLS is the only gate.
@@ -293,7 +306,7 @@ func eastWest(m *ir.Model, c *ir.Cluster) []ir.Object {
 	slices.Sort(ranges)
 	ranges = slices.Compact(ranges)
 	if len(ranges) == 0 && ew.NodePort == 0 && ew.Port == eastWestListenPort {
-		return out
+		return nil
 	}
 	svc := &corev1.Service{ObjectMeta: objectMeta(ew.Service, ew.Namespace)}
 	svc.SetGroupVersionKind(gvSvc)
@@ -312,5 +325,5 @@ func eastWest(m *ir.Model, c *ir.Cluster) []ir.Object {
 			Protocol: corev1.ProtocolTCP,
 		}}
 	}
-	return append(out, ir.Object{Cluster: c.Name, Body: svc, Sources: srcs, Patch: true})
+	return &ir.Object{Cluster: c.Name, Body: svc, Sources: srcs, Patch: true}
 }

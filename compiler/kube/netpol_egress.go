@@ -91,6 +91,8 @@ func (e *emitter) egressTargets(p *ir.Policy, x *ir.Cluster) []flow {
 		switch {
 		case d == x:
 			out = append(out, flow{podsPeer(s.Namespace, s.Selector), ports})
+		case ir.CrossMesh(x, d):
+			out = append(out, e.crossMeshEgress(d)...) // netpol_federated.go
 		case d.Network == x.Network:
 			for _, pfx := range d.Pods {
 				out = append(out, flow{ipPeer(pfx.String(), nil), ports})

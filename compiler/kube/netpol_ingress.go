@@ -199,6 +199,12 @@ func callerSources(peer *ir.Peer, d *ir.Cluster, ns string, labels map[string]st
 			out = append(out, source{kind: srcRouter, ns: ns, peer: peer})
 		case x == d:
 			out = append(out, source{kind: srcPods, ns: ns, labels: labels, peer: peer})
+		case ir.CrossMesh(x, d):
+			// Another mesh reaches d only by its .global host, through d's
+			// east-west gateway, even on the same network.
+			if d.EastWest != nil {
+				out = append(out, source{kind: srcGateway, ns: d.EastWest.Namespace, labels: d.EastWest.Selector, peer: peer})
+			}
 		case x.Network == d.Network:
 			for _, pfx := range x.Pods {
 				out = append(out, source{kind: srcRange, cidr: pfx, peer: peer})

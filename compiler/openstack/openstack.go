@@ -152,7 +152,9 @@ func (e *emitter) group(c *ir.Cluster) *Group {
 // eastWest opens the path cross-network callers take to the east-west
 // gateway, as the cluster's load balancer delivers it to the nodes.
 func (e *emitter) eastWest(c *ir.Cluster, rs *ruleSet) {
-	callers := e.m.CrossNetworkCallers(c)
+	// Across networks, or (model federated) from another mesh even on the
+	// same network: every such caller dials the east-west gateway.
+	callers := e.m.GatewayCallers(c)
 	ew, osp := c.EastWest, c.OpenStack
 	if len(callers) == 0 || ew == nil {
 		return // no gateway: the resolver reported IC2023
@@ -274,11 +276,12 @@ func (e *emitter) overlay(c *ir.Cluster, self string, rs *ruleSet) {
 }
 
 // apiServer admits the other primaries' istiod to this cluster's API server
-// (multi-primary endpoint discovery).
+// (multi-primary endpoint discovery). A cluster of another mesh (model
+// federated) has its own control plane, which never reads this one.
 func (e *emitter) apiServer(c *ir.Cluster, rs *ruleSet) {
 	var others []*ir.Cluster
 	for _, o := range e.m.Clusters {
-		if o != c {
+		if o != c && !ir.CrossMesh(o, c) {
 			others = append(others, o)
 		}
 	}

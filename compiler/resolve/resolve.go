@@ -71,6 +71,7 @@ func Resolve(set *intent.Set) (*ir.Model, diag.List) {
 		r.cluster(d)
 	}
 	r.clusterChecks()
+	r.meshes() // federated.go
 	for _, d := range byKind[intent.KindMeshService] {
 		r.service(d)
 	}
@@ -83,6 +84,7 @@ func Resolve(set *intent.Set) (*ir.Model, diag.List) {
 	r.deadPolicies()
 	r.callGraph()
 	r.crossNetwork()
+	r.federationChecks() // federated.go
 
 	m := r.model
 	slices.SortFunc(m.Clusters, func(a, b *ir.Cluster) int { return cmp.Compare(a.Name, b.Name) })
@@ -129,9 +131,6 @@ func (r *resolver) mesh(docs []*intent.Document) {
 	m.Name = d.Meta.Name
 	m.Src = src(d)
 	m.Model = cmp.Or(spec.Model, m.Model)
-	if m.Model == "federated" {
-		r.diags.Add(diag.CodeModelUnsupported, d.PosOf("spec.model"), "model federated is not compiled yet; use multi-primary")
-	}
 	m.TrustDomain = cmp.Or(spec.TrustDomain, m.TrustDomain)
 	m.MTLS = cmp.Or(spec.MTLS, m.MTLS)
 	if m.MTLS == "permissive" {
@@ -179,6 +178,7 @@ func (r *resolver) mesh(docs []*intent.Document) {
 		}
 		m.Baseline.NodeLocalDNS = b.NodeLocalDNS
 	}
+	r.federation(d, spec.Federation) // federated.go
 }
 
 // prefixes parses CIDRs, reporting each bad one at its own position.
@@ -1070,7 +1070,7 @@ func (r *resolver) flatNetworkPods() {
 			}
 			for _, c := range peer.Clusters {
 				for _, pl := range p.Service.Placements {
-					if c != pl.Cluster && c.Network == pl.Cluster.Network && len(c.Pods) == 0 && !warned[c] {
+					if c != pl.Cluster && c.Network == pl.Cluster.Network && !ir.CrossMesh(c, pl.Cluster) && len(c.Pods) == 0 && !warned[c] {
 						warned[c] = true
 						r.diags.Add(diag.CodeNoPodCIDRs, r.doc(c.Src).PosOf("spec.cidrs"),
 							"%s calls %s in %s on the same network, where NetworkPolicy admits it by pod address, but declares no cidrs.pods", c.Name, p.Service.Name, pl.Cluster.Name).
@@ -1092,8 +1092,8 @@ func (r *resolver) crossNetwork() {
 		d := r.svcDocs[s]
 		for _, pl := range s.Placements {
 			for _, c := range s.CallerClusters {
-				if c.Network == pl.Cluster.Network {
-					continue
+				if c.Network == pl.Cluster.Network && !ir.CrossMesh(c, pl.Cluster) {
+					continue // the same network and control plane: pod to pod
 				}
 				if ew, osp := pl.Cluster.EastWest, pl.Cluster.OpenStack; ew != nil && osp != nil && ew.NodePort == 0 &&
 					(osp.LBProvider == "amphora" || osp.LBProvider == "ovn") && !warnedNodePort[pl.Cluster] {
