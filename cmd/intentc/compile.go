@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -12,12 +13,15 @@ import (
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/intent"
 	"github.com/intentc/intentc/compiler/manifest"
+	"github.com/intentc/intentc/lint"
 )
 
 type compileFlags struct {
-	out    string
-	check  bool
-	format string
+	out      string
+	check    bool
+	format   string
+	policies []string
+	data     []string
 }
 
 func newCompileCmd() *cobra.Command {
@@ -32,8 +36,10 @@ checks it, and writes the manifests to the output directory:
   DIR/clusters/<cluster>/<namespace>/<kind>-<name>.yaml
 
 Without PATH, the intent directories and output directory come from the
-nearest .intentc.yaml (searched from the current directory upwards). Output is
-written atomically: on any error nothing is written. Files a previous run
+nearest .intentc.yaml (searched from the current directory upwards). Every
+generated object is checked with the built-in OPA rules (and the project's and
+--policy's own); an error finding fails the compile. Output is written
+atomically: on any error nothing is written. Files a previous run
 generated and no longer wanted are removed; files intentc did not write are
 never touched.
 
@@ -58,6 +64,8 @@ differences when DIR is not what the intent compiles to.
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output directory (default: the project's output, or ./out)")
 	cmd.Flags().BoolVar(&f.check, "check", false, "write nothing; exit 1 if the output directory is stale")
 	cmd.Flags().StringVar(&f.format, "format", "text", "findings format: text or json")
+	cmd.Flags().StringArrayVar(&f.policies, "policy", nil, "extra Rego policy directory, conftest-style (repeatable; adds to the project's policies)")
+	cmd.Flags().StringArrayVar(&f.data, "data", nil, "JSON or YAML data file for the policies (repeatable)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagDirname("output")
 	return cmd
@@ -76,7 +84,7 @@ type jsonReport struct {
 
 func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
-	paths, out := args, f.out
+	paths, out, policyDirs := args, f.out, f.policies
 	if len(paths) == 0 {
 		wd, _ := os.Getwd()
 		proj, ds := intent.FindProject(wd)
@@ -92,11 +100,20 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		if out == "" {
 			out = proj.OutputPath()
 		}
+		for _, d := range proj.Policies {
+			policyDirs = append(policyDirs, filepath.Join(proj.Dir, d))
+		}
 	}
 	if out == "" {
 		out = "out"
 	}
-	res, diags := compiler.Compile(compiler.Options{Paths: paths})
+	engine, diags := lint.New(lint.Options{PolicyDirs: policyDirs, DataFiles: f.data})
+	if engine == nil {
+		report(stdout, stderr, f.format, jsonReport{Diagnostics: diags})
+		return exitError{exitUsage}
+	}
+	res, ds := lint.Compile(c.Context(), compiler.Options{Paths: paths}, engine)
+	diags = append(diags, ds...).Sorted()
 	rep := jsonReport{Diagnostics: diags, Output: out}
 	if diags.HasErrors() {
 		report(stdout, stderr, f.format, rep)

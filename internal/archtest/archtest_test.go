@@ -56,6 +56,12 @@ var layers = map[string]rule{
 	"cmd/intentc": {allow: []string{"*"}},
 	// e2e compiles the examples and golden cases end to end.
 	"e2e": {allow: []string{"*"}},
+	// neutron applies compiler/openstack's security-groups documents to a
+	// live Neutron (intentc openstack plan|apply): it reads their types and
+	// names the diag codes, and runs no compile stage itself.
+	"neutron": {allow: []string{"compiler/diag", "compiler/openstack"}},
+	// The test harness that starts a real Neutron (hack/neutron-up.sh).
+	"neutron/neutrontest": {allow: []string{"neutron"}},
 	// crdgen derives the CRDs from the intent types.
 	"internal/crdgen": {allow: []string{"compiler/intent"}},
 	// This package: a test of the others, importing none of them.
@@ -69,6 +75,16 @@ var layers = map[string]rule{
 	// with the backends, so it never imports one (DESIGN §5); the compiler
 	// driver would bring them in too.
 	"verify": {allow: []string{"*"}, deny: append([]string{"compiler", "cmd/*"}, backends...)},
+	// The admission webhook judges requests against what the compiler
+	// driver produces and runs lint's per-object rules; like lint, it never
+	// sees how a backend made an object.
+	"webhook": {allow: []string{"compiler", "compiler/diag", "compiler/intent", "compiler/ir", "compiler/manifest", "lint"}, deny: backends},
+	// Test helpers for the webhook (PKI, AdmissionReview bodies): no
+	// intentc package at all.
+	"webhook/webhooktest": {},
+	// The webhook's load and fault benchmark runs the built binary; it
+	// needs only the test helpers.
+	"webhook/bench": {allow: []string{"webhook/webhooktest"}},
 }
 
 // never lists imports forbidden whatever the table says: the invariants the

@@ -1,0 +1,560 @@
+package lint
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/intentc/intentc/compiler/diag"
+	"github.com/intentc/intentc/compiler/intent"
+	"github.com/intentc/intentc/compiler/manifest"
+	"github.com/intentc/intentc/policies"
+)
+
+// object is one input of the per-object rules: a generated file, or one
+// document of a hand-written file.
+type object struct {
+	file      string // compiled: relative to the output root; hand-written: as read
+	cluster   string // from clusters/<cluster>/, "" elsewhere
+	value     ast.Value
+	node      *yaml.Node // hand-written only: positions in the file
+	generated bool       // judged at generated-output severity
+
+	// kind is the Kubernetes kind, or policies.KindNeutron or KindHeat for
+	// those documents ("" for any other); namespace and name are for
+	// messages.
+	kind, namespace, name string
+}
+
+func newObject(file, cluster string, value ast.Value, node *yaml.Node, generated bool) *object {
+	return &object{
+		file: file, cluster: cluster, value: value, node: node,
+		generated: generated || str(value, "metadata", "labels", manifest.LabelManagedBy) == manifest.ManagedByValue,
+		kind:      kindOfDocument(value), namespace: str(value, "metadata", "namespace"), name: str(value, "metadata", "name"),
+	}
+}
+
+// kindOfDocument is what a document is, for dispatching it to the rules:
+// a Kubernetes object's kind, or the document types the security-group
+// rules read (the shapes policies/lib/sg.rego knows).
+func kindOfDocument(v ast.Value) string {
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return ""
+	}
+	if k := str(v, "kind"); k != "" {
+		return k
+	}
+	if obj.Get(ast.StringTerm("heat_template_version")) != nil {
+		return policies.KindHeat
+	}
+	for _, key := range []string{"security_groups", "security_group", "security_group_rules", "security_group_rule"} {
+		if obj.Get(ast.StringTerm(key)) != nil {
+			return policies.KindNeutron
+		}
+	}
+	return ""
+}
+
+// source is one file to check.
+type source struct {
+	path, cluster string
+	data          []byte
+	// generated: every object of the file is judged as generated output
+	// (a compile's files, or a file an output directory's marker lists).
+	generated bool
+	// handWritten: positions are in the file (keep the YAML nodes), intent
+	// documents are skipped (compile checks them), and a file that does
+	// not parse is the user's syntax error.
+	handWritten bool
+}
+
+// target is one check: what is needed to report findings at the right
+// place.
+type target struct {
+	compiled bool
+	// docs are the intent documents by Ref, to report at the intent.
+	docs map[string]*intent.Document
+	// clusterRefs maps openstack/<cloud>/<project>/ to the MeshClusters
+	// whose nodes that project holds: a security-group rule whose
+	// description was hashed is still reported at its cluster.
+	clusterRefs map[string][]string
+	// combinedPos is where findings about everything at once go.
+	combinedPos diag.Pos
+}
+
+// A job is one evaluation: one object, one cluster's bundle, or the
+// combined input of the user bundle rules.
+type job struct {
+	obj     *object   // object job
+	members []*object // bundle and combine jobs
+	cluster string
+	combine bool
+}
+
+// run checks files in two parallel phases. First each file is parsed
+// (converted once to the Rego value every query then uses) and each of its
+// objects evaluated; then each cluster's bundle, and the combined input of
+// the user bundle rules. Both phases run on GOMAXPROCS workers; results land
+// in slices indexed by file or job, so the output does not depend on
+// scheduling, and the list is sorted at the end.
+func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, bundles bool) diag.List {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.setMesh(ctx, mesh); err != nil {
+		var l diag.List
+		l.Add(diag.CodePolicyEvalError, t.combinedPos, "cannot set the mesh data: %v", err)
+		return l
+	}
+	objs := make([][]*object, len(files))
+	results := make([]diag.List, len(files))
+	e.parallel(ctx, t, len(files), results, func(txn storage.Transaction, i int) diag.List {
+		var diags diag.List
+		objs[i], diags = parseSource(files[i])
+		for _, o := range objs[i] {
+			if q := e.queryFor(o); q != nil {
+				diags = append(diags, e.eval(ctx, txn, t, *q, job{obj: o})...)
+			}
+		}
+		return diags
+	})
+
+	if !bundles {
+		var out diag.List
+		out.Append(results...)
+		return out.Sorted()
+	}
+	byCluster := map[string][]*object{}
+	var all []*object
+	for _, os := range objs {
+		for _, o := range os {
+			all = append(all, o)
+			if e.bundleKinds[o.kind] {
+				byCluster[o.cluster] = append(byCluster[o.cluster], o)
+			}
+		}
+	}
+	var jobs []job
+	for _, c := range slices.Sorted(maps.Keys(byCluster)) {
+		jobs = append(jobs, job{members: byCluster[c], cluster: c})
+	}
+	if e.combine != nil && len(all) > 0 {
+		jobs = append(jobs, job{members: all, combine: true})
+	}
+	bundleResults := make([]diag.List, len(jobs))
+	e.parallel(ctx, t, len(jobs), bundleResults, func(txn storage.Transaction, i int) diag.List {
+		if jobs[i].combine {
+			return e.eval(ctx, txn, t, *e.combine, jobs[i])
+		}
+		return e.eval(ctx, txn, t, *e.bundle, jobs[i])
+	})
+
+	var out diag.List
+	out.Append(results...)
+	out.Append(bundleResults...)
+	if err := ctx.Err(); err != nil {
+		out.Add(diag.CodePolicyEvalError, t.combinedPos, "policy checks interrupted: %v", err)
+	}
+	return out.Sorted()
+}
+
+// parallel runs f(0..n-1) on GOMAXPROCS workers, each with its own read
+// transaction (no lock or allocation per evaluation, and readers never wait
+// for each other), storing each result at its index.
+func (e *Engine) parallel(ctx context.Context, t *target, n int, results []diag.List, f func(storage.Transaction, int) diag.List) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			txn, err := e.store.NewTransaction(ctx)
+			if err != nil {
+				for i := range next {
+					results[i].Add(diag.CodePolicyEvalError, t.combinedPos, "cannot read the policy data: %v", err)
+				}
+				return
+			}
+			defer e.store.Abort(ctx, txn)
+			for i := range next {
+				results[i] = f(txn, i)
+			}
+		}()
+	}
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// parseSource reads a file's documents as objects.
+func parseSource(s source) ([]*object, diag.List) {
+	var diags diag.List
+	docs, err := parseDocuments(s.path, s.data)
+	if err != nil {
+		if s.handWritten {
+			diags.Add(diag.CodeYAMLSyntax, syntaxPos(s.path, err), "%v", err)
+		} else {
+			// A backend wrote something that does not parse: report it
+			// rather than check less than everything.
+			diags.Add(diag.CodePolicyEvalError, diag.Pos{File: s.path}, "cannot read generated %s: %v", s.path, err)
+		}
+	}
+	var objs []*object
+	for _, d := range docs {
+		node := d.node
+		if !s.handWritten {
+			node = nil // positions come from the intent
+		} else if strings.HasPrefix(str(d.value, "apiVersion"), intent.Group+"/") {
+			continue // the intent itself: compile checks it
+		}
+		objs = append(objs, newObject(s.path, s.cluster, d.value, node, s.generated || tagged(d.value)))
+	}
+	return objs, diags
+}
+
+// queryFor returns the query for an object's kind, or nil when no rule
+// judges it.
+func (e *Engine) queryFor(o *object) *rego.PreparedEvalQuery {
+	if q, ok := e.object[o.kind]; ok {
+		return q
+	}
+	return e.object[""]
+}
+
+func (e *Engine) eval(ctx context.Context, txn storage.Transaction, t *target, pq rego.PreparedEvalQuery, j job) diag.List {
+	var diags diag.List
+	var (
+		input ast.Value
+		scope string
+		user  []userNamespace
+	)
+	switch {
+	case j.obj != nil:
+		input, scope, user = j.obj.value, policies.ScopeObject, e.user
+	case j.combine:
+		input, user = combinedInput(j.members), e.grouped
+	default:
+		input, scope = bundleInput(j.cluster, j.members), policies.ScopeBundle
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTransaction(txn))
+	if err != nil {
+		pos, _ := t.locate(j.obj, nil, nil, nil)
+		if j.obj == nil {
+			pos = t.bundlePos(j)
+		}
+		diags.Add(diag.CodePolicyEvalError, pos, "%s%v", t.describe(j.obj), err)
+		return diags
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	b := rs[0].Bindings
+	builtin, _ := b["b"].([]any)
+	for _, x := range builtin {
+		pair, _ := x.([]any)
+		if len(pair) != 2 {
+			continue
+		}
+		name, _ := pair[0].(string)
+		rule := e.rules[scope][name]
+		f, ok := pair[1].(map[string]any)
+		if rule == nil || !ok {
+			continue // helpers and tests are not loaded: cannot happen
+		}
+		diags = append(diags, t.builtinFinding(rule, j, f))
+	}
+	for i, ns := range user {
+		values, _ := b[fmt.Sprintf("u%d", i)].(map[string]any)
+		excepted := map[string]bool{}
+		if exc, ok := b[fmt.Sprintf("e%d", i)].([]any); ok {
+			for _, x := range exc {
+				if s, ok := x.(string); ok {
+					excepted[s] = true
+				}
+			}
+		}
+		for _, rule := range ns.rules {
+			if slices.ContainsFunc(exceptionNames(rule), func(n string) bool { return excepted[n] }) {
+				continue
+			}
+			results, _ := values[rule].([]any) // sets and arrays; conftest ignores other values
+			for _, r := range results {
+				msg, ok := userMessage(r)
+				if !ok {
+					pos, _ := t.locate(j.obj, nil, nil, nil)
+					diags.Add(diag.CodePolicyEvalError, pos, "%s%s.%s returned %s; a result is a string or an object with a string msg", t.describe(j.obj), ns.name, rule, short(r))
+					continue
+				}
+				code := diag.CodePolicyDeny
+				if warningRE.MatchString(rule) {
+					code = diag.CodePolicyWarn
+				}
+				var pos diag.Pos
+				var rel []diag.Related
+				if j.combine {
+					pos = t.combinedPos
+				} else {
+					pos, rel = t.locate(j.obj, nil, nil, nil)
+				}
+				d := diags.Add(code, pos, "%s%s (%s.%s)", t.describe(j.obj), msg, ns.name, rule)
+				d.Related = rel
+			}
+		}
+	}
+	return diags
+}
+
+func userMessage(r any) (string, bool) {
+	switch v := r.(type) {
+	case string:
+		return v, true
+	case map[string]any:
+		msg, ok := v["msg"].(string)
+		return msg, ok
+	}
+	return "", false
+}
+
+func short(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 80 {
+		return string(b[:77]) + "..."
+	}
+	return string(b)
+}
+
+// builtinFinding turns one finding of a built-in rule into a diagnostic.
+// Findings are {msg, path?, object?, sources?} (see package policies).
+func (t *target) builtinFinding(rule *policies.Rule, j job, f map[string]any) diag.Diagnostic {
+	msg, _ := f["msg"].(string)
+	p := pathOf(f["path"])
+	var sources []string
+	if xs, ok := f["sources"].([]any); ok {
+		for _, x := range xs {
+			if s, ok := x.(string); ok {
+				sources = append(sources, s)
+			}
+		}
+	}
+	obj := j.obj
+	if obj == nil {
+		if n, ok := f["object"].(json.Number); ok {
+			if i, err := n.Int64(); err == nil && i >= 0 && int(i) < len(j.members) {
+				obj = j.members[i]
+			}
+		}
+	}
+	generated := t.compiled
+	if obj != nil {
+		generated = obj.generated
+	}
+	sev := rule.Handwritten
+	if generated {
+		sev = rule.Severity
+	}
+	pos, rel := t.locate(obj, rule, p, sources)
+	if obj == nil && !pos.IsValid() {
+		pos = t.bundlePos(j)
+	}
+	return diag.Diagnostic{Code: rule.Code, Severity: sev, Pos: pos, Message: t.describe(obj) + msg, Related: rel}
+}
+
+// pathOf reads a finding's path: keys stay strings, indexes become ints.
+func pathOf(x any) []any {
+	xs, _ := x.([]any)
+	out := make([]any, 0, len(xs))
+	for _, p := range xs {
+		if n, ok := p.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				out = append(out, int(i))
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// describe names the object a finding is about: what a reviewer looks for
+// in the generated tree.
+func (t *target) describe(o *object) string {
+	switch {
+	case o == nil:
+		return ""
+	case o.kind != "" && o.name != "" && o.kind != policies.KindNeutron && o.kind != policies.KindHeat:
+		s := o.kind + " " + o.name
+		if o.namespace != "" {
+			s = o.kind + " " + o.namespace + "/" + o.name
+		}
+		if t.compiled && o.cluster != "" {
+			s += " in cluster " + o.cluster
+		}
+		return s + ": "
+	case t.compiled:
+		return o.file + ": "
+	}
+	return ""
+}
+
+// bundlePos is where a bundle finding about no object goes when it names
+// no intent either: the cluster's folder, or the first file checked.
+func (t *target) bundlePos(j job) diag.Pos {
+	if t.compiled && j.cluster != "" {
+		return diag.Pos{File: path.Join("clusters", j.cluster)}
+	}
+	return t.combinedPos
+}
+
+// locate returns where a finding is reported. On generated output: at the
+// intent object the rule blames among those the object came from (its
+// intentc.dev/source annotation, the provenance in a security-group rule's
+// description, or the finding's own sources), falling back to the output
+// file. On a hand-written file: at the field in that file.
+func (t *target) locate(o *object, rule *policies.Rule, p []any, sources []string) (diag.Pos, []diag.Related) {
+	if t.compiled || o == nil {
+		refs := sources
+		if len(refs) == 0 && o != nil {
+			refs = t.refsOf(o, p)
+		}
+		if pos, rel, ok := t.blame(rule, refs); ok {
+			return pos, rel
+		}
+		if o == nil {
+			return diag.Pos{}, nil
+		}
+		return diag.Pos{File: o.file}, nil
+	}
+	if o.node == nil {
+		return diag.Pos{File: o.file}, nil
+	}
+	n := nodeAt(o.node, p)
+	return diag.Pos{File: o.file, Line: n.Line, Col: n.Column}, nil
+}
+
+var refRE = regexp.MustCompile(`\b(?:MeshCluster|MeshService|ExternalService|AccessPolicy|Mesh)/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)?`)
+
+// refsOf returns the intent objects a generated object came from, in the
+// order they are named.
+func (t *target) refsOf(o *object, p []any) []string {
+	if src := str(o.value, "metadata", "annotations", manifest.AnnotationSource); src != "" {
+		return strings.Split(src, ",")
+	}
+	desc := ""
+	valueAt(o.value, p, func(v ast.Value) {
+		if d := str(v, "description"); refRE.MatchString(d) {
+			desc = d // the innermost: the rule's own, not its group's
+		}
+	})
+	named := refRE.FindAllString(desc, -1)
+	var owners []string
+	for prefix, rs := range t.clusterRefs {
+		if strings.HasPrefix(o.file, prefix) {
+			owners = append(owners, rs...)
+		}
+	}
+	slices.Sort(owners)
+	// The cluster whose nodes the group guards first (as the description
+	// names it when the project holds several), then the others named.
+	var refs []string
+	for _, r := range named {
+		if slices.Contains(owners, r) {
+			refs = append(refs, r)
+		}
+	}
+	refs = append(refs, owners...)
+	return append(refs, named...)
+}
+
+// blame picks, among refs, the intent object the rule's METADATA prefers
+// (the first kind of its blame list present), and points at the field it
+// names; the others become related positions.
+func (t *target) blame(rule *policies.Rule, refs []string) (diag.Pos, []diag.Related, bool) {
+	var known []string
+	for _, r := range refs {
+		if _, ok := t.docs[r]; ok && !slices.Contains(known, r) {
+			known = append(known, r)
+		}
+	}
+	if len(known) == 0 {
+		return diag.Pos{}, nil, false
+	}
+	chosen, field := known[0], ""
+	if rule != nil {
+	search:
+		for _, b := range rule.Blame {
+			for _, r := range known {
+				if kindOf(r) == b.Kind {
+					chosen, field = r, b.Field
+					break search
+				}
+			}
+		}
+	}
+	doc := t.docs[chosen]
+	pos := doc.Pos
+	if field != "" {
+		pos = doc.KeyPosOf(field)
+	}
+	var rel []diag.Related
+	for _, r := range known {
+		if r != chosen {
+			rel = append(rel, diag.Related{Pos: t.docs[r].Pos, Message: "the object also comes from " + r})
+		}
+	}
+	return pos, rel, true
+}
+
+func kindOf(ref string) string {
+	kind, _, _ := strings.Cut(ref, "/")
+	return kind
+}
+
+// bundleInput is {"cluster": c, "objects": [{"path", "cluster", "object"}]},
+// built from the objects' values as they are (no conversion).
+func bundleInput(cluster string, members []*object) ast.Value {
+	terms := make([]*ast.Term, len(members))
+	for i, o := range members {
+		terms[i] = ast.ObjectTerm(
+			ast.Item(ast.StringTerm("path"), ast.StringTerm(o.file)),
+			ast.Item(ast.StringTerm("cluster"), ast.StringTerm(o.cluster)),
+			ast.Item(ast.StringTerm("object"), ast.NewTerm(o.value)),
+		)
+	}
+	return ast.NewObject(
+		ast.Item(ast.StringTerm("cluster"), ast.StringTerm(cluster)),
+		ast.Item(ast.StringTerm("objects"), ast.ArrayTerm(terms...)),
+	)
+}
+
+// combinedInput is conftest's --combine input: [{"path", "contents"}], one
+// entry per document (a multi-document file gives several entries with its
+// path), sorted by path as conftest sorts them.
+func combinedInput(members []*object) ast.Value {
+	sorted := slices.Clone(members)
+	slices.SortStableFunc(sorted, func(a, b *object) int { return strings.Compare(a.file, b.file) })
+	terms := make([]*ast.Term, len(sorted))
+	for i, o := range sorted {
+		terms[i] = ast.ObjectTerm(
+			ast.Item(ast.StringTerm("path"), ast.StringTerm(o.file)),
+			ast.Item(ast.StringTerm("contents"), ast.NewTerm(o.value)),
+		)
+	}
+	return ast.NewArray(terms...)
+}

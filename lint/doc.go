@@ -1,0 +1,40 @@
+// Package lint checks objects with OPA: the built-in Rego rules of package
+// policies and the user's own, written as for conftest.
+//
+// Input: a compiler.Result (CheckCompiled: its YAML objects under clusters/,
+// kustomizations excepted, and its openstack/ JSON documents and Heat
+// templates), or files and directories of hand-written manifests
+// (CheckFiles, CheckManifests: YAML and JSON documents, intent documents
+// skipped); lint.Compile is compiler.Compile followed by CheckCompiled.
+//
+// Output: a sorted diag.List. A finding on generated output is reported at
+// the intent object that produced it (the intentc.dev/source annotation,
+// or the provenance in a security-group rule's description, mapped to
+// Result.Set's documents; the rule's METADATA blame list picks among
+// several and names the field), falling back to the output file; a
+// finding on a hand-written file at the field in that file (yaml.v3 node
+// positions). Severity: the rule's, or its hand-written severity on objects
+// intentc did not generate (not labelled app.kubernetes.io/managed-by:
+// intentc, not tagged managed-by:intentc, not listed in an output
+// directory's .intentc-generated).
+//
+// How it runs: New parses and compiles every policy and prepares each query
+// once per process (rego.PrepareForEval): one per object kind that some
+// built-in rule judges (dispatch by the rules' METADATA kinds), each also
+// carrying the user per-object rules; one for the bundle rules; one for the
+// user rules run over conftest's --combine input. A check then converts each
+// document to a Rego value once (ast.Value from the YAML nodes; the same
+// value is the object's input, an element of its cluster's bundle and of
+// the combined input) and evaluates with rego.EvalParsedInput on GOMAXPROCS
+// workers, each with its own store transaction: first parsing and the
+// per-object rules, file by file, then one bundle per cluster and the
+// combined input. Results are gathered by index and sorted, so the output
+// does not depend on scheduling. The mesh the rules read (data.intentc.mesh)
+// comes from the compiled intent (MeshData) or the data files; checks take
+// turns on an Engine because they set it.
+//
+// Diagnostic codes: IC4001–IC4099 (the built-in rules, listed in
+// docs/policies.md), IC4101 invalid policy, IC4102 invalid policy data,
+// IC4103 evaluation failure, IC4201 user deny/violation, IC4202 user warn;
+// and IC1001 and IC1012 for hand-written files that cannot be read.
+package lint

@@ -1,0 +1,124 @@
+# METADATA
+# title: Invalid port range
+# description: >-
+#   A port range the platform rejects or reads differently from what was
+#   meant. Security groups (Neutron JSON and Heat): a range needs a protocol
+#   with ports (tcp, udp, dccp, sctp, udplite), both bounds, 1 <= min <= max
+#   <= 65535 (0 is not "every port": leave the range out); ICMP types and
+#   codes are 0-255 and a code needs a type. NetworkPolicy: ports are
+#   1-65535, endPort needs a numeric port and is not below it.
+#   AuthorizationPolicy: ports and notPorts are numbers 1-65535.
+# custom:
+#   code: IC4009
+#   severity: error
+#   layer: "1,2,3"
+#   scope: object
+#   kinds: [neutron, heat, NetworkPolicy, AuthorizationPolicy]
+#   blame:
+#     - MeshCluster spec.openstack
+#     - AccessPolicy spec.to
+#     - MeshService spec.ports
+package intentc.object.invalid_port_range
+
+import data.intentc.lib
+import data.intentc.lib.sg
+
+# --- security groups ---
+
+deny contains finding if {
+	not input.kind # a Kubernetes object: no security-group rules to read
+	some r in sg.rules
+	msg := sg_problem(r)
+	finding := {"msg": sprintf("%s: %s", [r.label, msg]), "path": r.path}
+}
+
+has_range(r) if r.min != null
+
+has_range(r) if r.max != null
+
+sg_problem(r) := sprintf("a port range needs a protocol; protocol %s has none", [r.protocol]) if {
+	has_range(r)
+	not r.protocol in sg.port_protocols
+	not r.protocol in sg.icmp_protocols
+}
+
+sg_problem(r) := sprintf("%s port range %v-%v needs both bounds", [r.protocol, r.min, r.max]) if {
+	r.protocol in sg.port_protocols
+	has_range(r)
+	null in {r.min, r.max}
+}
+
+sg_problem(r) := sprintf("%s port range %v-%v is not within 1-65535 with min <= max (leave the range out for every port)", [r.protocol, r.min, r.max]) if {
+	r.protocol in sg.port_protocols
+	r.min != null
+	r.max != null
+	not valid_range(r.min, r.max, 1, 65535)
+}
+
+sg_problem(r) := sprintf("ICMP type/code %v/%v: both are 0-255 and a code needs a type", [r.min, r.max]) if {
+	r.protocol in sg.icmp_protocols
+	has_range(r)
+	not valid_icmp(r.min, r.max)
+}
+
+valid_range(min, max, lo, hi) if {
+	a := lib.port_number(min)
+	b := lib.port_number(max)
+	lo <= a
+	a <= b
+	b <= hi
+}
+
+valid_icmp(t, null) if icmp_value(t)
+
+valid_icmp(t, c) if {
+	icmp_value(t)
+	icmp_value(c)
+}
+
+icmp_value(v) if {
+	n := lib.port_number(v)
+	n <= 255
+}
+
+# --- NetworkPolicy ---
+
+deny contains finding if {
+	lib.is_kind(input, "networking.k8s.io", "NetworkPolicy")
+	some dir in ["ingress", "egress"]
+	some i, rule in input.spec[dir]
+	some j, p in rule.ports
+	msg := np_problem(p)
+	finding := {"msg": sprintf("%s[%d] port #%d: %s", [dir, i, j, msg]), "path": ["spec", dir, i, "ports", j]}
+}
+
+np_problem(p) := sprintf("port %v is not within 1-65535", [p.port]) if {
+	is_number(p.port)
+	not valid_range(p.port, p.port, 1, 65535)
+}
+
+np_problem(p) := sprintf("endPort %v needs a numeric port", [p.endPort]) if {
+	p.endPort != null
+	not is_number(object.get(p, "port", null))
+}
+
+np_problem(p) := sprintf("port range %v-%v is not within 1-65535 with port <= endPort", [p.port, p.endPort]) if {
+	is_number(p.port)
+	p.endPort != null
+	not valid_range(p.port, p.endPort, 1, 65535)
+}
+
+# --- AuthorizationPolicy ---
+
+deny contains finding if {
+	lib.is_kind(input, "security.istio.io", "AuthorizationPolicy")
+	some i, rule in input.spec.rules
+	some j, to in rule.to
+	some field in ["ports", "notPorts"]
+	some k, port in to.operation[field]
+	not valid_range(port, port, 1, 65535)
+	finding := {
+		"msg": sprintf("%s entry %v is not a port number 1-65535", [field, port]),
+		"path": ["spec", "rules", i, "to", j, "operation", field, k],
+	}
+}

@@ -1,0 +1,66 @@
+# METADATA
+# title: HTTP conditions on a TCP port
+# description: >-
+#   An AuthorizationPolicy operation with methods, paths or hosts (or their
+#   not- forms) that applies to a port the intent declares tcp or tls: the
+#   sidecar cannot see requests there, so an ALLOW rule never matches (the
+#   callers are cut off) and a DENY rule denies every connection. The mesh
+#   data says which target ports of which service are not HTTP
+#   (data.intentc.mesh.tcpPorts, by namespace); an operation without ports applies to all
+#   of them.
+# custom:
+#   code: IC4004
+#   severity: error
+#   layer: "3"
+#   scope: object
+#   kinds: [AuthorizationPolicy]
+#   blame:
+#     - AccessPolicy spec.http
+#     - MeshService spec.ports
+package intentc.object.l7_on_tcp
+
+import data.intentc.lib
+
+l7_fields := ["methods", "notMethods", "paths", "notPaths", "hosts", "notHosts"]
+
+deny contains finding if {
+	some o in operations
+	[i, j, op, svc] := o
+	some k, port in op.ports
+	lib.port_number(port) in svc_ports(svc)
+	finding := {
+		"msg": sprintf("operation with %s applies to port %v, which %s declares tcp: the sidecar cannot see HTTP requests there", [concat("/", l7(op)), port, svc_name(svc)]),
+		"path": ["spec", "rules", i, "to", j, "operation", "ports", k],
+	}
+}
+
+deny contains finding if {
+	some o in operations
+	[i, j, op, svc] := o
+	not lib.has_items(op, "ports")
+	count(svc_ports(svc)) > 0
+	finding := {
+		"msg": sprintf("operation with %s names no ports, so it also applies to %s's tcp port(s) %v, where the sidecar cannot see HTTP requests", [concat("/", l7(op)), svc_name(svc), sort(svc_ports(svc))]),
+		"path": ["spec", "rules", i, "to", j, "operation"],
+	}
+}
+
+# operations: each (rule index, to index, operation, service) where the
+# operation has HTTP conditions and the policy selects the service's pods.
+operations contains [i, j, op, svc] if {
+	lib.is_kind(input, "security.istio.io", "AuthorizationPolicy")
+	some i, rule in input.spec.rules
+	some j, to in rule.to
+	op := to.operation
+	count(l7(op)) > 0
+	some svc in data.intentc.mesh.tcpPorts[input.metadata.namespace]
+	lib.selects(input, object.get(svc, "selector", {}))
+}
+
+l7(op) := [f | some f in l7_fields; lib.has_items(op, f)]
+
+svc_ports(svc) := {n | some p in svc.ports; n := lib.port_number(p)}
+
+svc_name(svc) := sprintf("%s/%s", [input.metadata.namespace, svc.service]) if svc.service
+
+svc_name(svc) := "the service" if not svc.service
