@@ -65,6 +65,6 @@ manifests per cluster.
 		fmt.Fprintf(stderr, "intentc: %v\n\n%s", err, c.UsageString())
 		return exitError{exitUsage}
 	})
-	root.AddCommand(newCompileCmd(), newLintCmd(), newOpenstackCmd(), newVersionCmd())
+	root.AddCommand(newCompileCmd(), newLintCmd(), newOpenstackCmd(), newServeCmd(), newVersionCmd())
 	return root
 }
