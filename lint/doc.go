@@ -6,6 +6,9 @@
 // templates), or files and directories of hand-written manifests
 // (CheckFiles, CheckManifests: YAML and JSON documents, intent documents
 // skipped); lint.Compile is compiler.Compile followed by CheckCompiled.
+// Scopes turns the paths of `intentc lint` into what to compile and check
+// per intent root (the nearest .intentc.yaml), and Scope.Report keeps the
+// findings in the files given.
 //
 // Output: a sorted diag.List. A finding on generated output is reported at
 // the intent object that produced it (the intentc.dev/source annotation,

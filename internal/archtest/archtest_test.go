@@ -68,6 +68,10 @@ var layers = map[string]rule{
 	"internal/archtest": {},
 	// Flags every test binary accepts (-update); imported by tests only.
 	"internal/testflags": {},
+	// The output formats of findings (text, JSON, SARIF, GitHub
+	// annotations): it prints diag lists and reads the code table, nothing
+	// of the pipeline.
+	"internal/report": {allow: []string{"compiler/diag"}},
 	// The built-in Rego rules and their METADATA: data for lint, which
 	// names codes from the diag table and nothing of the pipeline.
 	"policies": {allow: []string{"compiler/diag"}},
