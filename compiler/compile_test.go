@@ -14,6 +14,7 @@ import (
 
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/internal/testflags"
+	"github.com/intentc/intentc/verify"
 )
 
 // wantRE matches inline expectations: "# want: IC2003" or "# want: IC2003 IC2011".
@@ -80,6 +81,11 @@ func TestGolden(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			in := filepath.Join(dir, "in")
 			res, diags := Compile(Options{Paths: []string{in}})
+			if !diags.HasErrors() {
+				// Every compile includes the cross-layer proof (the CLI runs
+				// it after Compile); its findings are expected inline too.
+				diags = append(diags, verify.Prove(res.Model, res.Files)...).Sorted()
+			}
 			if d := cmp.Diff(sortWants(wants(t, in)), sortWants(got(diags)), cmp.Comparer(func(a, b want) bool { return a == b })); d != "" {
 				t.Errorf("diagnostics differ from the # want: comments (-want +got):\n%s\nall diagnostics:\n%s", d, diags.Error())
 			}
@@ -97,6 +103,9 @@ func TestExamples(t *testing.T) {
 	for _, dir := range examples {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			res, diags := Compile(Options{Paths: []string{dir}})
+			if !diags.HasErrors() {
+				diags = append(diags, verify.Prove(res.Model, res.Files)...)
+			}
 			if len(diags) > 0 {
 				t.Fatalf("example must compile clean:\n%s", diags.Error())
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/intentc/intentc/compiler/intent"
 	"github.com/intentc/intentc/compiler/manifest"
 	"github.com/intentc/intentc/lint"
+	"github.com/intentc/intentc/verify"
 )
 
 type compileFlags struct {
@@ -113,7 +114,17 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		return exitError{exitUsage}
 	}
 	res, ds := lint.Compile(c.Context(), compiler.Options{Paths: paths}, engine)
-	diags = append(diags, ds...).Sorted()
+	diags = append(diags, ds...)
+	if !diags.HasErrors() {
+		// The cross-layer proof reads the generated manifests back, with
+		// verify's own model of each platform, so a backend bug cannot hide
+		// behind its own assumptions.
+		diags = append(diags, verify.Prove(res.Model, res.Files)...)
+		if diags.HasErrors() {
+			res.Files = nil
+		}
+	}
+	diags = diags.Sorted()
 	rep := jsonReport{Diagnostics: diags, Output: out}
 	if diags.HasErrors() {
 		report(stdout, stderr, f.format, rep)

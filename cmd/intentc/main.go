@@ -65,6 +65,6 @@ manifests per cluster.
 		fmt.Fprintf(stderr, "intentc: %v\n\n%s", err, c.UsageString())
 		return exitError{exitUsage}
 	})
-	root.AddCommand(newCompileCmd(), newLintCmd(), newOpenstackCmd(), newServeCmd(), newVersionCmd())
+	root.AddCommand(newCompileCmd(), newLintCmd(), newOpenstackCmd(), newServeCmd(), newVersionCmd(), newExplainCmd(), newGraphCmd())
 	return root
 }

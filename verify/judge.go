@@ -1,0 +1,499 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/intentc/intentc/compiler/ir"
+)
+
+// sidecarPorts are the ports the sidecar injector excludes from inbound
+// capture (the merged metrics of the agent and Envoy's own): neither
+// AuthorizationPolicy nor PeerAuthentication ever sees them.
+var sidecarPorts = map[int32]bool{15020: true, 15090: true}
+
+// judgement is one connection judged in one landing cluster, with what
+// each layer observed of it (the proof's view keys).
+type judgement struct {
+	layers    [5]LayerResult // indices 1..4
+	l2in      Verdict
+	l2out     Verdict
+	k2in      string
+	k2out     string
+	l3dest    Verdict
+	l3gw      Verdict // the ingress gateway's checkpoint (ingress sources)
+	k3, k3gw  string
+	k4        string
+	transport string
+}
+
+// side is the calling end as the platforms see it.
+type side struct {
+	cluster   *ir.Cluster // where the calling pod runs (nil for an address)
+	pod       *l2Pod
+	principal string
+	clientNS  string
+}
+
+func (a *Analyzer) sideOf(src *Source) side {
+	switch src.Kind {
+	case SourceWorkload:
+		if src.pod == nil {
+			src.pod = &l2Pod{ns: src.Namespace, labels: src.Labels}
+			src.pod.viewKey()
+		}
+		pod := *src.pod
+		if !a.terse {
+			pod.text = src.String()
+		}
+		return side{cluster: src.Cluster, clientNS: src.Namespace, pod: &pod,
+			principal: src.Cluster.TrustDomain + "/ns/" + src.Namespace + "/sa/" + src.ServiceAccount}
+	case SourceIngress:
+		ig := a.model.Mesh.IngressGateway
+		if src.pod == nil {
+			src.pod = &l2Pod{ns: ig.Namespace, labels: ig.Selector}
+			src.pod.viewKey()
+		}
+		pod := *src.pod
+		pod.text = "the ingress gateway of " + src.Gateway.Name
+		return side{cluster: src.Gateway, clientNS: ig.Namespace, pod: &pod,
+			principal: src.Gateway.TrustDomain + "/ns/" + ig.Namespace + "/sa/" + ig.ServiceAccount}
+	case SourceNode:
+		return side{cluster: src.Cluster}
+	}
+	return side{}
+}
+
+type pathKind int
+
+const (
+	pathSame pathKind = iota
+	pathFlat
+	pathCross
+	pathAddress
+	pathNode
+)
+
+func pathOf(sd side, src *Source, c *ir.Cluster) pathKind {
+	switch {
+	case src.Kind == SourceAddress:
+		return pathAddress
+	case src.Kind == SourceNode:
+		return pathNode
+	case sd.cluster == c:
+		return pathSame
+	case sd.cluster.Network == c.Network:
+		return pathFlat
+	}
+	return pathCross
+}
+
+func namedPorts(ports []*ir.Port) map[string]int32 {
+	m := make(map[string]int32, len(ports))
+	for _, p := range ports {
+		m[p.Name] = p.TargetPort
+	}
+	return m
+}
+
+func addrOf(host string) (ipSet, bool) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return setOf(netip.PrefixFrom(a, a.BitLen())), true
+	}
+	return nil, false
+}
+
+func setOrNil(ps []netip.Prefix) ipSet {
+	if len(ps) == 0 {
+		return nil
+	}
+	return setOf(ps...)
+}
+
+// judge judges one connection that lands in cluster c. Layer 1 is judged
+// only when withL1 is set (the proof judges it flow by flow instead).
+func (a *Analyzer) judge(src *Source, t Target, c *ir.Cluster, req Request, withL1 bool) judgement {
+	var j judgement
+	for i := 1; i <= 4; i++ {
+		j.layers[i] = LayerResult{Layer: i, Verdict: NotApplicable}
+	}
+	j.l2in, j.l2out, j.l3dest, j.l3gw = NotApplicable, NotApplicable, NotApplicable, NotApplicable
+	if t.External != nil {
+		a.judgeExternal(&j, src, t, req)
+		return j
+	}
+	s := t.Service
+	dv := a.clusters[c.Name]
+	sd := a.sideOf(src)
+	path := pathOf(sd, src, c)
+	T := t.Port.TargetPort
+	destPod := a.podOf(s)
+	ew := c.EastWest
+
+	// Layer 2: the caller's egress (and the east-west gateway's, on a
+	// cross-network path), then the destination's ingress.
+	var inPeer l2Peer
+	switch path {
+	case pathSame:
+		inPeer = l2Peer{pod: sd.pod, text: sd.pod.text}
+	case pathFlat:
+		src4 := a.common(sd.cluster, c)
+		inPeer = l2Peer{addr: src4, anyAddr: src4.empty(), text: sd.cluster.Name + "'s pod addresses"}
+	case pathCross:
+		if ew != nil {
+			inPeer = l2Peer{pod: &l2Pod{ns: ew.Namespace, labels: ew.Selector}, text: c.Name + "'s east-west gateway pods"}
+		}
+	case pathAddress:
+		inPeer = l2Peer{addr: setOf(src.Addr), text: src.Addr.String()}
+	case pathNode:
+		inPeer = l2Peer{node: true, text: "the node"}
+	}
+	l2 := &j.layers[2]
+	if path == pathCross && ew == nil {
+		l2.Verdict, j.l2in, j.k2in = Denied, Denied, "unreachable"
+		l2.Note = c.Name + " declares no east-west gateway, so nothing from another network reaches it"
+		return j
+	}
+	inV, inD := dv.l2Direction(a, destPod, inPeer, true, "TCP", T, destPod.named)
+	if inV == Denied && inPeer.anyAddr {
+		// A caller whose addresses the intent does not declare: layer 2
+		// cannot be judged for it (the compiler warns, IC2044).
+		inV = Unknown
+		inD = append(inD, Decision{Rule: -1, Direction: "ingress", Effect: "unknown", Text: inPeer.text + " are not declared, so no ipBlock can be judged to admit them"})
+	}
+	peerKey := inPeer.key()
+	if path == pathAddress {
+		// An address inside another cluster's pod range on this network
+		// is, to a NetworkPolicy, one of that cluster's pods.
+		for _, x := range a.model.Clusters {
+			if x != c && x.Network == c.Network && len(x.Pods) > 0 && a.pods(x).containsAll(setOf(src.Addr)) {
+				peerKey = l2Peer{addr: a.common(x, c)}.key()
+			}
+		}
+	}
+	j.l2in, j.k2in = inV, "in|"+c.Name+"|"+destPod.key+"|"+peerKey+"|"+strconv.Itoa(int(T))
+	if us := dv.l2Unknown(s.Namespace); len(us) > 0 {
+		j.l2in = Unknown
+		inD = append(inD, unknownDecisions(us)...)
+	}
+	j.l2out = NotApplicable
+	var outD []Decision
+	if sd.pod != nil {
+		sv := a.clusters[sd.cluster.Name]
+		var outPeer l2Peer
+		port := T
+		var named map[string]int32
+		switch path {
+		case pathSame:
+			outPeer, named = l2Peer{pod: &destPod, text: destPod.text}, destPod.named
+		case pathFlat:
+			dst := a.common(c, sd.cluster)
+			outPeer = l2Peer{addr: dst, anyAddr: dst.empty(), text: c.Name + "'s pod addresses"}
+		case pathCross:
+			addr, ok := a.addr(ew.Address)
+			outPeer = l2Peer{addr: addr, anyAddr: !ok, text: c.Name + "'s east-west gateway " + ew.Address}
+			port = ew.Port
+		}
+		var v Verdict
+		v, outD = sv.l2Direction(a, *sd.pod, outPeer, false, "TCP", port, named)
+		j.l2out = v
+		j.k2out = "out|" + sd.cluster.Name + "|" + sd.pod.viewKey() + "|" + outPeer.key() + "|" + strconv.Itoa(int(port))
+		if us := sv.l2Unknown(sd.pod.ns); len(us) > 0 {
+			j.l2out = Unknown
+			outD = append(outD, unknownDecisions(us)...)
+		}
+		if path == pathCross {
+			gw := l2Pod{ns: ew.Namespace, labels: ew.Selector, text: c.Name + "'s east-west gateway"}
+			hv, hd := dv.l2Direction(a, gw, l2Peer{pod: &destPod, text: destPod.text}, false, "TCP", T, destPod.named)
+			if hv != Allowed {
+				j.l2out = and(j.l2out, hv)
+				outD = append(outD, hd...)
+			}
+		}
+	}
+	l2.Verdict = and(j.l2out, j.l2in)
+	l2.Decisions = append(outD, inD...)
+
+	// Layers 3 and 4 at the destination's sidecar.
+	w := l3Workload{ns: s.Namespace, labels: s.Selector, td: c.TrustDomain, text: "the workload of " + s.Namespace + "/" + s.Name, key: destPod.key}
+	if sidecarPorts[T] && !portDeclared(s, T) {
+		j.layers[3].Note = fmt.Sprintf("port %d is excluded from the sidecar's inbound capture: no AuthorizationPolicy sees it", T)
+		j.layers[4].Note = fmt.Sprintf("port %d is excluded from the sidecar's inbound capture: no PeerAuthentication applies", T)
+		j.k3, j.k4 = "sidecar-port", "sidecar-port"
+		j.l3dest, j.l3gw = NotApplicable, NotApplicable
+	} else {
+		a.judgeL3L4(&j, src, sd, path, s, t.Port, c, w, req)
+	}
+	if withL1 {
+		j.layers[1] = a.judgeL1(src, c)
+	}
+	return j
+}
+
+func portDeclared(s *ir.Service, target int32) bool {
+	for _, p := range s.Ports {
+		if p.TargetPort == target {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Analyzer) judgeL3L4(j *judgement, src *Source, sd side, path pathKind, s *ir.Service, p *ir.Port, c *ir.Cluster, w l3Workload, req Request) {
+	dv := a.clusters[c.Name]
+	T := p.TargetPort
+	// How the client sends: its sidecar's DestinationRule decides; an
+	// address peer speaks what it speaks.
+	transport := "ISTIO_MUTUAL"
+	var tlsDec *Decision
+	switch src.Kind {
+	case SourceWorkload, SourceIngress:
+		transport, tlsDec = a.clusters[sd.cluster.Name].clientTLS(a, sd.clientNS, s.Host(), s.Namespace, p.Port)
+	case SourceAddress:
+		if src.Plaintext {
+			transport = "DISABLE"
+		}
+	case SourceNode:
+		transport = "DISABLE"
+	}
+	j.transport = transport
+	principal := sd.principal
+	if transport != "ISTIO_MUTUAL" {
+		principal = ""
+	}
+	var ip ipSet
+	switch path {
+	case pathSame, pathFlat:
+		ip = a.podAddrs(sd.cluster)
+	case pathCross:
+		ip = a.podAddrs(c) // the east-west gateway pod's address
+	case pathAddress:
+		ip = setOf(src.Addr)
+	case pathNode:
+		ip = setOrNil(c.Nodes)
+	}
+	r3 := l3Req{principal: principal, srcIP: ip, remoteIP: ip, port: T, http: p.IsL7()}
+	if r3.http {
+		r3.method, r3.path, r3.host, r3.headers = req.Method, req.Path, cmpOr(req.Host, s.Host()), req.Headers
+	}
+	l3 := &j.layers[3]
+	l3.Verdict, l3.Decisions, l3.Note = dv.l3Eval(a, w, r3)
+	j.l3dest, j.l3gw = l3.Verdict, NotApplicable
+	j.k3 = c.Name + "|" + w.key + "|" + r3.viewKey()
+	if src.Kind == SourceIngress {
+		ig := a.model.Mesh.IngressGateway
+		gv := a.clusters[src.Gateway.Name]
+		gw := l3Workload{ns: ig.Namespace, labels: ig.Selector, td: src.Gateway.TrustDomain, text: "the ingress gateway of " + src.Gateway.Name}
+		port := int32(80)
+		if len(ig.Ports) > 0 {
+			port = ig.Ports[0]
+		}
+		client := setOf(src.Addr)
+		greq := l3Req{srcIP: client, remoteIP: client, port: port, http: true,
+			method: cmpOr(req.Method, "GET"), path: cmpOr(req.Path, "/"), host: cmpOr(src.Host, s.Host()), headers: req.Headers}
+		gV, gD, gN := gv.l3Eval(a, gw, greq)
+		for i := range gD {
+			gD[i].Text = "at the ingress gateway of " + src.Gateway.Name + ": " + gD[i].Text
+		}
+		j.l3gw, j.k3gw = gV, "gw|"+src.Gateway.Name+"|"+greq.key()
+		l3.Verdict = and(gV, l3.Verdict)
+		l3.Decisions = append(gD, l3.Decisions...)
+		if gN != "" {
+			l3.Note = strings.TrimPrefix(l3.Note+"; "+gN, "; ")
+		}
+	}
+
+	l4 := &j.layers[4]
+	if src.Kind == SourceNode {
+		l4.Note = "kubelet probes are rewritten by the sidecar injector to its agent"
+		j.k4 = "node"
+		return
+	}
+	mode, ds, note := dv.l4Mode(a, w, T)
+	l4.Note = note
+	j.k4 = c.Name + "|" + w.key + "|" + strconv.Itoa(int(T)) + "|" + transport
+	if tlsDec != nil {
+		ds = append([]Decision{*tlsDec}, ds...)
+	}
+	l4.Decisions = ds
+	switch {
+	case transport == "ISTIO_MUTUAL":
+		l4.Verdict = Allowed
+		if mode == "DISABLE" && tlsDec != nil && tlsDec.Effect == "istio_mutual" {
+			l4.Verdict = Denied
+			l4.Note = strings.TrimPrefix(l4.Note+"; the client insists on mTLS and the port disables it", "; ")
+		}
+		l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "allow", Text: "the caller speaks Istio mTLS; the port's mode is " + mode})
+	case transport == "DISABLE":
+		switch {
+		case path == pathCross:
+			l4.Verdict = Denied
+			l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "deny", Text: "plaintext cannot cross the east-west gateway, which routes Istio mTLS by SNI"})
+		case mode == "STRICT":
+			l4.Verdict = Denied
+			l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "deny", Text: "the caller speaks plaintext and the port requires mTLS (STRICT)"})
+		default:
+			l4.Verdict = Allowed
+			l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "allow", Text: "the port accepts plaintext (" + mode + ")"})
+		}
+	default:
+		l4.Verdict = Unknown
+		l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "unknown", Text: "the client originates " + transport + " TLS with its own certificates; whether the server's sidecar accepts it depends on them"})
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (a *Analyzer) judgeL1(src *Source, c *ir.Cluster) LayerResult {
+	r := LayerResult{Layer: 1, Verdict: NotApplicable}
+	if c.Platform != "openstack" || c.OpenStack == nil {
+		r.Note = c.Name + " is not an OpenStack cluster: no security group on the path"
+		return r
+	}
+	flows, why := a.l1Flows(src, c)
+	if why != "" {
+		r.Verdict, r.Note = Unknown, why
+		return r
+	}
+	r.Verdict, r.Decisions, r.Note = a.l1Judge(c, flows)
+	return r
+}
+
+// judgeExternal judges a call to an ExternalService: only the caller's
+// egress stands between them (the destination has no sidecar, and
+// Neutron's default rules let every node send).
+func (a *Analyzer) judgeExternal(j *judgement, src *Source, t Target, req Request) {
+	e := t.External
+	sd := a.sideOf(src)
+	j.layers[1].Note = "egress from the nodes: Neutron's default egress rules allow it"
+	j.layers[3].Note = "the destination is outside the mesh: no sidecar authorizes it"
+	j.layers[4].Note = "the destination is outside the mesh"
+	if sd.pod == nil {
+		j.layers[2].Note = "the caller is not a pod of a cluster"
+		return
+	}
+	sv := a.clusters[sd.cluster.Name]
+	peer := l2Peer{addr: setOrNil(e.CIDRs), anyAddr: len(e.CIDRs) == 0, text: e.Namespace + "/" + e.Name}
+	if len(e.CIDRs) == 0 {
+		peer.text += " (host names only: layer 2 cannot know its addresses)"
+	}
+	v, ds := sv.l2Direction(a, *sd.pod, peer, false, "TCP", t.Port.Port, nil)
+	if us := sv.l2Unknown(sd.pod.ns); len(us) > 0 {
+		v = Unknown
+		ds = append(ds, unknownDecisions(us)...)
+	}
+	j.l2out, j.l2in = v, NotApplicable
+	j.k2out = "out|" + sd.cluster.Name + "|" + sd.pod.ns + "/" + labelString(sd.pod.labels) + "|" + peer.key() + "|" + strconv.Itoa(int(t.Port.Port))
+	j.layers[2].Verdict, j.layers[2].Decisions = v, ds
+	_ = req
+}
+
+// commonFamilies is the part of a's ranges in the address families b also
+// has (all of a when b declares none): a pod only talks to addresses of
+// its own families.
+func commonFamilies(a, b []netip.Prefix) ipSet {
+	if len(b) == 0 {
+		return setOrNil(a)
+	}
+	var out ipSet
+	for _, is4 := range []bool{true, false} {
+		if slices.ContainsFunc(b, func(p netip.Prefix) bool { return p.Addr().Is4() == is4 }) {
+			out = append(out, familyOf(setOf(a...), is4)...)
+		}
+	}
+	return setOf(rangesToPrefixes(out)...)
+}
+
+func rangesToPrefixes(s ipSet) []netip.Prefix {
+	var out []netip.Prefix
+	for _, r := range s {
+		// Split a range into the prefixes that tile it.
+		lo := r.lo
+		for {
+			bits := lo.BitLen()
+			for bits > 0 {
+				p := netip.PrefixFrom(lo, bits-1).Masked()
+				if p.Addr() != lo || lastAddr(p).Compare(r.hi) > 0 {
+					break
+				}
+				bits--
+			}
+			p := netip.PrefixFrom(lo, bits)
+			out = append(out, p)
+			last := lastAddr(p)
+			if last.Compare(r.hi) >= 0 {
+				break
+			}
+			lo = last.Next()
+		}
+	}
+	return out
+}
+
+// unknownPod stands for the address of a pod of a cluster that declares no
+// pod ranges: an address in none of the ranges an intent names for its
+// address sources (class E, never assigned), which only a block of every
+// address contains.
+var unknownPod = setOf(netip.MustParsePrefix("240.0.0.1/32"))
+
+func (a *Analyzer) podAddrs(c *ir.Cluster) ipSet {
+	if len(c.Pods) == 0 {
+		return unknownPod
+	}
+	return a.pods(c)
+}
+
+// pods, common and addr memoise address sets every connection asks for.
+func (a *Analyzer) pods(c *ir.Cluster) ipSet {
+	return a.memoSet("pods|"+c.Name, func() ipSet { return setOrNil(c.Pods) })
+}
+
+func (a *Analyzer) common(x, y *ir.Cluster) ipSet {
+	return a.memoSet("common|"+x.Name+"|"+y.Name, func() ipSet { return commonFamilies(x.Pods, y.Pods) })
+}
+
+func (a *Analyzer) addr(host string) (ipSet, bool) {
+	s := a.memoSet("addr|"+host, func() ipSet {
+		if s, ok := addrOf(host); ok {
+			return s
+		}
+		return ipSet{}
+	})
+	return s, len(s) > 0
+}
+
+func (a *Analyzer) memoSet(key string, f func() ipSet) ipSet {
+	a.cache.mu.Lock()
+	s, ok := a.cache.sets[key]
+	a.cache.mu.Unlock()
+	if ok {
+		return s
+	}
+	s = f()
+	a.cache.mu.Lock()
+	a.cache.sets[key] = s
+	a.cache.mu.Unlock()
+	return s
+}
+
+// podOf is a service's pods as layer 2 sees them (memoised: every
+// connection to the service asks).
+func (a *Analyzer) podOf(s *ir.Service) l2Pod {
+	a.cache.mu.Lock()
+	defer a.cache.mu.Unlock()
+	if p, ok := a.cache.pods[s]; ok {
+		return p
+	}
+	p := l2Pod{ns: s.Namespace, labels: s.Selector, named: namedPorts(s.Ports), text: "the pods of " + s.Namespace + "/" + s.Name}
+	p.viewKey()
+	a.cache.pods[s] = p
+	return p
+}

@@ -1,0 +1,142 @@
+package verify
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/intentc/intentc/compiler"
+	"github.com/intentc/intentc/compiler/diag"
+	"github.com/intentc/intentc/compiler/manifest"
+	_ "github.com/intentc/intentc/internal/testflags"
+)
+
+func compileDir(t testing.TB, dir string) *compiler.Result {
+	t.Helper()
+	res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
+	if diags.HasErrors() {
+		t.Fatalf("%s does not compile:\n%s", dir, diags.Error())
+	}
+	return res
+}
+
+var exampleDir = filepath.Join("..", "examples", "cross-cloud")
+
+// The example's output proves, with one warning: batch may call inventory
+// only from openstack-prod, but from public-prod it would arrive through
+// openstack-prod's east-west gateway, which frontend's policy opens at
+// layer 2, as an identity layer 3 cannot tell from openstack-prod's.
+func TestProveExample(t *testing.T) {
+	res := compileDir(t, exampleDir)
+	diags, st := ProveStats(res.Model, res.Files)
+	if st.Connections < 1000 {
+		t.Errorf("judged only %d connections", st.Connections)
+	}
+	if diags.HasErrors() {
+		t.Fatalf("the example's output does not prove:\n%s", diags.Error())
+	}
+	if len(diags) != 1 || diags[0].Code != diag.CodeLayersTogetherLoose || !strings.Contains(diags[0].Message, "batch/* (any workload) in public-prod → prod/inventory:8080 in openstack-prod") {
+		t.Errorf("want the one IC5003 about batch in public-prod, got:\n%s", diags.Error())
+	}
+}
+
+// Every golden case that compiles proves without an error.
+func TestProveGoldens(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join("..", "testdata", "compile", "*", "in"))
+	proved := 0
+	for _, d := range dirs {
+		res, diags := compiler.Compile(compiler.Options{Paths: []string{d}})
+		if diags.HasErrors() || len(res.Files) == 0 {
+			continue
+		}
+		ds := Prove(res.Model, res.Files)
+		if ds.HasErrors() {
+			t.Errorf("%s does not prove:\n%s", d, ds.Error())
+		}
+		proved++
+	}
+	if proved < 30 {
+		t.Errorf("only %d golden cases compiled and were proven; want at least 30", proved)
+	}
+}
+
+type mutation struct {
+	name  string
+	file  string // path suffix
+	old   string // replaced once; "" deletes the file
+	new   string
+	code  diag.Code
+	inMsg string
+}
+
+// The proof catches what a broken backend would emit: each mutation of
+// the example's output draws the finding that names it.
+func TestProveCatchesMutations(t *testing.T) {
+	res := compileDir(t, exampleDir)
+	for _, m := range []mutation{
+		{"ingress NetworkPolicy deleted", "openstack-prod/prod/networkpolicy-frontend-reads-inventory.yaml", "", "",
+			diag.CodeLayerTooTight, "layer 2 (NetworkPolicy, ingress) denies web/frontend in public-prod → prod/inventory:8080 in openstack-prod"},
+		{"egress NetworkPolicy deleted", "public-prod/web/networkpolicy-prod-frontend-reads-inventory-egress.yaml", "", "",
+			diag.CodeLayerTooTight, "layer 2 (NetworkPolicy, egress) denies web/frontend in public-prod"},
+		{"principal widened to the namespace", "openstack-prod/prod/authorizationpolicy-frontend-reads-inventory.yaml",
+			"cluster.local/ns/web/sa/frontend", "cluster.local/ns/web/sa/*",
+			diag.CodeLayerTooLoose, "layer 3 (AuthorizationPolicy) allows web/* (any workload)"},
+		{"allow-nothing turned allow-all", "public-prod/web/authorizationpolicy-allow-nothing.yaml", "spec: {}", "spec: {rules: [{}]}",
+			diag.CodeLayerTooLoose, "AuthorizationPolicy web/allow-nothing: ALLOW rule 0 matches"},
+		{"deny deleted", "openstack-prod/prod/authorizationpolicy-legacy-export-denied.yaml", "", "",
+			diag.CodeLayerTooLoose, "layer 3 (AuthorizationPolicy) allows batch/legacy-export"},
+		{"HTTP method dropped", "public-prod/prod/authorizationpolicy-frontend-reads-inventory.yaml", "        methods:\n        - GET\n", "",
+			diag.CodeLayerTooLoose, "(INTENTC /api)"},
+		{"deny not subtracted", "openstack-prod/prod/networkpolicy-batch-updates-inventory.yaml", "operator: NotIn", "operator: In",
+			diag.CodeLayerTooLoose, "layer 2 (NetworkPolicy, ingress) allows batch/legacy-export"},
+		{"egress opened to every address", "public-prod/web/networkpolicy-prod-frontend-reads-inventory-egress.yaml", "cidr: 203.0.113.20/32", "cidr: 0.0.0.0/0",
+			diag.CodeLayerTooLoose, "layer 2 (NetworkPolicy, egress) allows"},
+		{"weights changed", "public-prod/prod/virtualservice-inventory.yaml", "weight: 70", "weight: 40",
+			diag.CodeRoutingMismatch, "the intent says openstack-prod 70%, public-prod 30%"},
+		{"subset missing in the destination cluster", "openstack-prod/prod/destinationrule-inventory.yaml", "name: openstack-prod", "name: renamed",
+			diag.CodeRoutingMismatch, "east-west gateway routes by subset"},
+		{"mTLS relaxed", "public-prod/web/peerauthentication-default.yaml", "mode: STRICT", "mode: PERMISSIVE",
+			diag.CodeMTLSMismatch, "is PERMISSIVE in public-prod, the intent says STRICT"},
+		{"gateway rule dropped", "openstack/dc1/k8s-prod/security-groups.json", `"port_range_max": 31443`, `"port_range_max": 31442`,
+			diag.CodeLayerTooTight, "layer 1 (security groups) does not admit tcp 31443"},
+		{"ssh opened", "openstack/dc1/k8s-prod/security-groups.json", `"rules": [`, `"rules": [{"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"},`,
+			diag.CodeLayerTooLoose, "tcp 22 from 0.0.0.0"},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			files := mutate(t, res.Files, m)
+			ds := Prove(res.Model, files)
+			i := slices.IndexFunc(ds, func(d diag.Diagnostic) bool { return d.Code == m.code && strings.Contains(d.Message, m.inMsg) })
+			if i < 0 {
+				t.Fatalf("no %s containing %q; got:\n%s", m.code, m.inMsg, ds.Error())
+			}
+			if !ds[i].Pos.IsValid() || !strings.HasSuffix(ds[i].Pos.File, ".yaml") {
+				t.Errorf("finding is not at an intent position: %s", ds[i])
+			}
+		})
+	}
+}
+
+func mutate(t *testing.T, files []manifest.File, m mutation) []manifest.File {
+	t.Helper()
+	var out []manifest.File
+	found := false
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, m.file) {
+			out = append(out, f)
+			continue
+		}
+		found = true
+		if m.old == "" {
+			continue
+		}
+		if !strings.Contains(string(f.Data), m.old) {
+			t.Fatalf("%s does not contain %q", f.Path, m.old)
+		}
+		out = append(out, manifest.File{Path: f.Path, Data: []byte(strings.Replace(string(f.Data), m.old, m.new, 1))})
+	}
+	if !found {
+		t.Fatalf("no file %s in the output", m.file)
+	}
+	return out
+}
