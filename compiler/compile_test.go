@@ -103,11 +103,14 @@ func TestExamples(t *testing.T) {
 	for _, dir := range examples {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			res, diags := Compile(Options{Paths: []string{dir}})
-			if !diags.HasErrors() {
-				diags = append(diags, verify.Prove(res.Model, res.Files)...)
+			if diags.HasErrors() {
+				t.Fatalf("example must compile:\n%s", diags.Error())
 			}
-			if len(diags) > 0 {
-				t.Fatalf("example must compile clean:\n%s", diags.Error())
+			// Examples compile clean except for findings they document
+			// inline (# want:), as the golden cases do.
+			diags = append(diags, verify.Prove(res.Model, res.Files)...).Sorted()
+			if d := cmp.Diff(sortWants(wants(t, dir)), sortWants(got(diags)), cmp.Comparer(func(a, b want) bool { return a == b })); d != "" {
+				t.Errorf("findings differ from the # want: comments (-want +got):\n%s\nall findings:\n%s", d, diags.Error())
 			}
 			checkGolden(t, filepath.Join("..", "testdata", "examples", filepath.Base(dir)), res.Files, false)
 		})
