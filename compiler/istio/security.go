@@ -266,6 +266,15 @@ func accessPolicies(m *ir.Model, c *ir.Cluster) []ir.Object {
 		}
 		from := fromEntries(m, p, c)
 		if len(from) == 0 {
+			if p.Action == ir.ActionAllow && !m.Mesh.DefaultDeny {
+				// No source reaches c, but the policy names the service:
+				// without the namespace's allow-nothing, an ALLOW with no
+				// rules is what keeps everyone else out here.
+				ap := authorizationPolicy(policyName(p, s.Namespace), s.Namespace)
+				ap.Spec.Selector = selector(s.Selector)
+				ap.Spec.Action = apisec.AuthorizationPolicy_ALLOW
+				out = append(out, ir.Object{Cluster: c.Name, Body: ap, Sources: []ir.Source{p.Src, s.Src}})
+			}
 			continue
 		}
 		op := &apisec.Operation{Ports: targetPorts(p.Ports), Methods: slices.Clone(p.Methods), Paths: slices.Clone(p.Paths)}

@@ -92,6 +92,7 @@ func targetPorts(p *ir.Policy) []int32 {
 func (e *emitter) ingress(p *ir.Policy, d *ir.Cluster) {
 	base := e.ingressSources(p, d)
 	if len(base) == 0 {
+		e.isolate(p, d, []ir.Source{p.Src})
 		return // no `from` here; an empty `from` would mean "anyone"
 	}
 	denies := e.l4Denies(p.Service)
@@ -140,7 +141,8 @@ func (e *emitter) ingress(p *ir.Policy, d *ir.Cluster) {
 		}
 	}
 	if len(flows) == 0 {
-		return // every source denied here: an ingress policy without rules would isolate the pods
+		e.isolate(p, d, srcs)
+		return // every source denied here
 	}
 	if !e.m.Mesh.DefaultDeny {
 		// Without the namespace's baseline, this policy is what isolates
@@ -153,13 +155,28 @@ func (e *emitter) ingress(p *ir.Policy, d *ir.Cluster) {
 	e.add(d, np, srcs)
 }
 
+// isolate handles an allow policy none of whose sources can reach d at
+// layer 2. With default deny the pods are isolated already. Without it, the
+// policy still names the destination, so its pods must admit only the named
+// callers — none here — rather than stay open to everyone: an ingress policy
+// with no rules (bar the declared scrapers) isolates them.
+func (e *emitter) isolate(p *ir.Policy, d *ir.Cluster, srcs []ir.Source) {
+	if e.m.Mesh.DefaultDeny {
+		return
+	}
+	s := p.Service
+	np := networkPolicy(ingressName(p), s.Namespace, *labelSelector(s.Selector, nil), networkingv1.PolicyTypeIngress)
+	np.Spec.Ingress = ingressRules(e.scraperFlows())
+	e.add(d, np, srcs)
+}
+
 // l4Denies are the deny policies on s that layer 2 can act on: those without
 // HTTP conditions (a deny of some methods or paths still lets the port
 // through at layer 4; layer 3 enforces it).
 func (e *emitter) l4Denies(s *ir.Service) []*ir.Policy {
 	var out []*ir.Policy
-	for _, dn := range e.m.Policies {
-		if dn.Action == ir.ActionDeny && dn.Service == s && len(dn.Methods) == 0 && len(dn.Paths) == 0 {
+	for _, dn := range e.m.PoliciesTo(s) {
+		if dn.Action == ir.ActionDeny && len(dn.Methods) == 0 && len(dn.Paths) == 0 {
 			out = append(out, dn)
 		}
 	}
