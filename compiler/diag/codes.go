@@ -93,6 +93,7 @@ const (
 	CodeNoOpenStack           Code = "IC2043"
 	CodeNoPodCIDRs            Code = "IC2044"
 	CodeTCPExternalNoCIDRs    Code = "IC2045"
+	CodeDenyClustersWider     Code = "IC2046"
 
 	// IC205x: the federated model (compiler/resolve/federated.go).
 	CodeFederationTrust        Code = "IC2050"
@@ -259,6 +260,7 @@ var Table = []CodeInfo{
 	{CodeMeshIDMismatch, Error, "clusters of one multi-primary mesh declare different meshIDs", "With model: multi-primary every cluster belongs to one mesh, so their istio.meshID values must be equal; clusters with their own control plane view form a federation (model: federated).", "model: multi-primary\nistio: {meshID: a}   # another cluster has meshID: b"},
 	{CodeImportNamespace, Error, "invalid federation import namespace", "federation.importNamespace holds the imports of remote .global hosts; it must be a DNS-1123 label, not a never-managed namespace, and hold no MeshService (the export of a host and its import cannot share a namespace: Istio keys services by host and namespace).", "federation: {importNamespace: prod}   # prod holds MeshService inventory"},
 	{CodeImportVisibleToGateway, Error, "import of a .global host would be visible to the east-west gateway", "A cluster that exports a service (the gateway routes its .global host to local pods) and also imports the same host for its callers must keep the import away from the gateway's namespace: name the calling namespaces in an AccessPolicy (a service no policy names is called from every namespace), and not the gateway's.", "inventory in two meshes, called from both, no AccessPolicy naming it"},
+	{CodeDenyClustersWider, Warning, "deny narrowed to clusters applies wider", "Layer 3 denies by identity, and an identity is the same in every cluster of a trust domain: a deny narrowed to some clusters also denies the same caller in the other clusters that share the trust domain (stricter than the intent, never wider).", "action: deny\nfrom: [{workload: {...}, clusters: [dc1]}]   # dc2 shares dc1's trust domain"},
 
 	{CodeOutputCollision, Error, "output collision", "Two generated objects would be written to the same file; rename one of the intent objects.", "MeshService a-b and a with port b"},
 	{CodeWriteOutput, Error, "cannot write output", "The output directory cannot be written; nothing was changed.", "intentc compile -o /read-only"},

@@ -849,6 +849,23 @@ func (r *resolver) policyChecks(d *intent.Document, p *ir.Policy) {
 			}
 		}
 	}
+	if p.Action == ir.ActionDeny {
+		for _, peer := range p.From {
+			if peer.Kind == ir.PeerCIDR || len(peer.Clusters) == len(r.model.Clusters) {
+				continue
+			}
+			var wider []string
+			for _, c := range r.model.Clusters {
+				if !slices.Contains(peer.Clusters, c) && slices.ContainsFunc(peer.Clusters, func(x *ir.Cluster) bool { return x.TrustDomain == c.TrustDomain }) {
+					wider = append(wider, c.Name)
+				}
+			}
+			if len(wider) > 0 {
+				r.diags.Add(diag.CodeDenyClustersWider, peer.Pos,
+					"layer 3 denies by identity, which is the same in %s (same trust domain), so this deny applies there too", strings.Join(wider, ", "))
+			}
+		}
+	}
 	if len(p.Methods) > 0 {
 		for _, pt := range p.Ports {
 			if pt.Protocol == ir.ProtoGRPC && slices.ContainsFunc(p.Methods, func(m string) bool { return m != "POST" }) {
