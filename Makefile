@@ -44,7 +44,7 @@ fuzz:
 	$(GO) test ./compiler/intent -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
 
 bench:
-	$(GO) test ./... -run '^$$' -bench . -benchmem
+	hack/bench.sh
 
 ## update: rewrite golden files; read the diff before committing
 update:

@@ -1,6 +1,9 @@
 package compiler
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/intent"
 	"github.com/intentc/intentc/compiler/ir"
@@ -44,16 +47,23 @@ func Compile(opts Options) (*Result, diag.List) {
 	if diags.HasErrors() {
 		return res, diags.Sorted()
 	}
-	objs := append(istio.Emit(model), kube.Emit(model)...)
-	sec, ds := istio.EmitSecurity(model)
-	diags.Append(ds)
-	objs = append(objs, sec...)
-	netpols, ds := kube.EmitNetworkPolicies(model)
-	diags.Append(ds)
-	objs = append(objs, netpols...)
+	// The backends read the finished model and nothing else, so they run
+	// side by side; their outputs are joined in a fixed order.
+	var (
+		routing, core, sec, netpols []ir.Object
+		arts                        []ir.Artifact
+		secDiags, npDiags, osDiags  diag.List
+		wg                          sync.WaitGroup
+	)
+	wg.Go(func() { routing = istio.Emit(model) })
+	wg.Go(func() { core = kube.Emit(model) })
+	wg.Go(func() { sec, secDiags = istio.EmitSecurity(model) })
+	wg.Go(func() { netpols, npDiags = kube.EmitNetworkPolicies(model) })
+	wg.Go(func() { arts, osDiags = openstack.Emit(model) })
+	wg.Wait()
+	objs := slices.Concat(routing, core, sec, netpols)
 	objs = append(objs, kube.Namespaces(model, objs)...)
-	arts, ds := openstack.Emit(model)
-	diags.Append(ds)
+	diags.Append(secDiags, npDiags, osDiags)
 	if diags.HasErrors() {
 		return res, diags.Sorted()
 	}

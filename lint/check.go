@@ -2,6 +2,7 @@ package lint
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -72,6 +73,10 @@ func kindOfDocument(v ast.Value) string {
 type source struct {
 	path, cluster string
 	data          []byte
+	// json is the compiler's JSON of the file's one object, when it
+	// kept one (manifest.File.JSON): the value is built from it, and data
+	// is parsed only if it cannot be.
+	json []byte
 	// generated: every object of the file is judged as generated output
 	// (a compile's files, or a file an output directory's marker lists).
 	generated bool
@@ -120,12 +125,33 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 	}
 	objs := make([][]*object, len(files))
 	results := make([]diag.List, len(files))
+	// A compile writes many objects more than once, byte for byte (the
+	// same VirtualService in every cluster that calls the service, the
+	// same AuthorizationPolicy wherever it runs): the built-in rules are
+	// functions of the object and the mesh alone, so such an object is
+	// evaluated once. User rules may call impure built-ins (time, HTTP),
+	// so with them every object is evaluated.
+	var memo *evalMemo
+	if len(e.user) == 0 {
+		memo = &evalMemo{}
+	}
 	e.parallel(ctx, t, len(files), results, func(txn storage.Transaction, i int) diag.List {
 		var diags diag.List
 		objs[i], diags = parseSource(files[i])
 		for _, o := range objs[i] {
-			if q := e.queryFor(o); q != nil {
+			q := e.queryFor(o)
+			switch {
+			case q == nil:
+			case memo != nil && files[i].json != nil && len(objs[i]) == 1:
+				rs, err := memo.eval(ctx, txn, q, o.value, files[i].json)
+				diags = append(diags, e.findings(t, job{obj: o}, policies.ScopeObject, e.user, rs, err)...)
+			default:
 				diags = append(diags, e.eval(ctx, txn, t, *q, job{obj: o})...)
+			}
+			if !bundles || !e.bundleKinds[o.kind] && e.combine == nil {
+				// No bundle reads it: let the value go now (at scale the
+				// values are most of the memory a check holds).
+				o.value, o.node = nil, nil
 			}
 		}
 		return diags
@@ -205,6 +231,14 @@ func (e *Engine) parallel(ctx context.Context, t *target, n int, results []diag.
 
 // parseSource reads a file's documents as objects.
 func parseSource(s source) ([]*object, diag.List) {
+	if s.json != nil && !s.handWritten {
+		in := internPool.Get().(*interner)
+		v, err := valueFromJSON(s.json, in)
+		internPool.Put(in)
+		if err == nil {
+			return []*object{newObject(s.path, s.cluster, v, nil, s.generated || tagged(v))}, nil
+		}
+	}
 	var diags diag.List
 	docs, err := parseDocuments(s.path, s.data)
 	if err != nil {
@@ -239,7 +273,6 @@ func (e *Engine) queryFor(o *object) *rego.PreparedEvalQuery {
 }
 
 func (e *Engine) eval(ctx context.Context, txn storage.Transaction, t *target, pq rego.PreparedEvalQuery, j job) diag.List {
-	var diags diag.List
 	var (
 		input ast.Value
 		scope string
@@ -254,6 +287,40 @@ func (e *Engine) eval(ctx context.Context, txn storage.Transaction, t *target, p
 		input, scope = bundleInput(j.cluster, j.members), policies.ScopeBundle
 	}
 	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTransaction(txn))
+	return e.findings(t, j, scope, user, rs, err)
+}
+
+// evalMemo remembers the results of the per-object query by the object's
+// content, for objects that occur more than once.
+type evalMemo struct {
+	results sync.Map // memoKey → *memoEntry
+}
+
+type memoKey struct {
+	query *rego.PreparedEvalQuery
+	sum   [sha256.Size]byte
+}
+
+type memoEntry struct {
+	once sync.Once
+	rs   rego.ResultSet
+	err  error
+}
+
+// eval evaluates q on input, whose compact JSON is content, or returns
+// what an object with the same content gave.
+func (m *evalMemo) eval(ctx context.Context, txn storage.Transaction, q *rego.PreparedEvalQuery, input ast.Value, content []byte) (rego.ResultSet, error) {
+	v, _ := m.results.LoadOrStore(memoKey{q, sha256.Sum256(content)}, &memoEntry{})
+	ent := v.(*memoEntry)
+	ent.once.Do(func() {
+		ent.rs, ent.err = q.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTransaction(txn))
+	})
+	return ent.rs, ent.err
+}
+
+// findings turns a query's results into diagnostics about job j.
+func (e *Engine) findings(t *target, j job, scope string, user []userNamespace, rs rego.ResultSet, err error) diag.List {
+	var diags diag.List
 	if err != nil {
 		pos, _ := t.locate(j.obj, nil, nil, nil)
 		if j.obj == nil {

@@ -1,10 +1,18 @@
 package lint
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"math"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/intentc/intentc/compiler"
 	"github.com/intentc/intentc/compiler/diag"
@@ -40,7 +48,7 @@ func (e *Engine) CheckCompiled(ctx context.Context, res *compiler.Result) diag.L
 	var files []source
 	for _, f := range res.Files {
 		if checkedOutput(f.Path) {
-			files = append(files, source{path: f.Path, cluster: clusterOf(f.Path), data: f.Data, generated: true})
+			files = append(files, source{path: f.Path, cluster: clusterOf(f.Path), data: f.Data, json: f.JSON, generated: true})
 		}
 	}
 	var mesh any
@@ -176,4 +184,193 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// valueFromJSON builds the Rego value of a generated object from the
+// compact JSON the compiler keeps beside its YAML (manifest.File.JSON):
+// the same value toValue reads from the YAML, without parsing the YAML
+// (that parse was most of the checks' cost). Numbers are normalised as
+// the YAML path normalises them (integers that fit 64 bits, other numbers
+// as float64), and anything else about a number is an error, on which the
+// caller reads the YAML instead. Object keys and short strings repeat
+// across objects (field names, kinds, namespaces, the digest): their terms
+// are shared through in, which the evaluator never modifies.
+func valueFromJSON(data []byte, in *interner) (ast.Value, error) {
+	p := jsonReader{data: data, in: in}
+	t, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	if p.i != len(data) {
+		return nil, errJSON
+	}
+	return t.Value, nil
+}
+
+var errJSON = errors.New("not the compiler's compact JSON")
+
+// interner shares the terms of repeated strings. It is not safe for
+// concurrent use: each worker takes one from internPool.
+type interner struct {
+	terms map[string]*ast.Term
+}
+
+var internPool = sync.Pool{New: func() any { return &interner{terms: map[string]*ast.Term{}} }}
+
+func (in *interner) term(b []byte) *ast.Term {
+	if len(b) > 64 {
+		return ast.StringTerm(string(b))
+	}
+	if t, ok := in.terms[string(b)]; ok { // no allocation for the look-up
+		return t
+	}
+	t := ast.StringTerm(string(b))
+	if len(in.terms) < 1<<14 {
+		in.terms[string(t.Value.(ast.String))] = t
+	}
+	return t
+}
+
+// jsonReader reads what manifest writes: compact JSON, no whitespace,
+// strings escaped only where JSON requires it.
+type jsonReader struct {
+	data []byte
+	i    int
+	in   *interner
+}
+
+func (p *jsonReader) value(depth int) (*ast.Term, error) {
+	if p.i >= len(p.data) || depth > 10000 {
+		return nil, errJSON
+	}
+	switch c := p.data[p.i]; {
+	case c == '{':
+		p.i++
+		var items [][2]*ast.Term
+		if p.i < len(p.data) && p.data[p.i] == '}' {
+			p.i++
+			return ast.NewTerm(ast.NewObject()), nil
+		}
+		for {
+			k, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			if p.i >= len(p.data) || p.data[p.i] != ':' {
+				return nil, errJSON
+			}
+			p.i++
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, [2]*ast.Term{k, v})
+			if p.i >= len(p.data) {
+				return nil, errJSON
+			}
+			p.i++
+			switch p.data[p.i-1] {
+			case '}':
+				return ast.NewTerm(ast.NewObject(items...)), nil
+			case ',':
+			default:
+				return nil, errJSON
+			}
+		}
+	case c == '[':
+		p.i++
+		var elems []*ast.Term
+		if p.i < len(p.data) && p.data[p.i] == ']' {
+			p.i++
+			return ast.NewTerm(ast.NewArray()), nil
+		}
+		for {
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			elems = append(elems, v)
+			if p.i >= len(p.data) {
+				return nil, errJSON
+			}
+			p.i++
+			switch p.data[p.i-1] {
+			case ']':
+				return ast.NewTerm(ast.NewArray(elems...)), nil
+			case ',':
+			default:
+				return nil, errJSON
+			}
+		}
+	case c == '"':
+		return p.str()
+	case bytes.HasPrefix(p.data[p.i:], []byte("true")):
+		p.i += 4
+		return ast.InternedTerm(true), nil
+	case bytes.HasPrefix(p.data[p.i:], []byte("false")):
+		p.i += 5
+		return ast.InternedTerm(false), nil
+	case bytes.HasPrefix(p.data[p.i:], []byte("null")):
+		p.i += 4
+		return ast.NullTerm(), nil
+	case c == '-' || c >= '0' && c <= '9':
+		start := p.i
+		for p.i < len(p.data) && strings.IndexByte("+-0123456789.eE", p.data[p.i]) >= 0 {
+			p.i++
+		}
+		return number(string(p.data[start:p.i]))
+	}
+	return nil, errJSON
+}
+
+// number is a JSON number as toValue reads the same text from YAML.
+func number(s string) (*ast.Term, error) {
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			if t := ast.InternedIntNumberTermFromString(s); t != nil && strconv.FormatInt(i, 10) == s {
+				return t, nil
+			}
+			return ast.NewTerm(ast.Number(strconv.FormatInt(i, 10))), nil
+		}
+		return nil, errJSON // beyond int64: the YAML says how it reads
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, errJSON
+	}
+	return ast.NewTerm(ast.Number(strconv.FormatFloat(f, 'g', -1, 64))), nil
+}
+
+func (p *jsonReader) str() (*ast.Term, error) {
+	if p.i >= len(p.data) || p.data[p.i] != '"' {
+		return nil, errJSON
+	}
+	start := p.i + 1
+	for p.i = start; p.i < len(p.data); p.i++ {
+		switch c := p.data[p.i]; {
+		case c == '"':
+			p.i++
+			return p.in.term(p.data[start : p.i-1]), nil
+		case c == '\\':
+			end := p.i
+			for end < len(p.data) && p.data[end] != '"' {
+				if p.data[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(p.data) {
+				return nil, errJSON
+			}
+			var s string
+			if err := json.Unmarshal(p.data[start-1:end+1], &s); err != nil {
+				return nil, errJSON
+			}
+			p.i = end + 1
+			return ast.StringTerm(s), nil
+		case c < 0x20:
+			return nil, errJSON
+		}
+	}
+	return nil, errJSON
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/intentc/intentc/compiler/diag"
@@ -36,6 +37,65 @@ type Model struct {
 	Policies  []*Policy   // by namespace, name
 	// Digest identifies the intent set (intentc.dev/intent-digest).
 	Digest string
+
+	// The index is built on first use, from the finished model (resolve
+	// never changes a model it has returned): the backends ask which
+	// namespaces are managed in a cluster, which services a namespace
+	// holds there and which policies name a service once per policy and
+	// cluster, and a scan of the whole model per question made emission
+	// quadratic in the number of services.
+	indexOnce sync.Once
+	index     map[*Cluster]*clusterIndex
+	policyTo  map[*Service][]*Policy
+}
+
+// clusterIndex is what the model's index knows of one cluster.
+type clusterIndex struct {
+	namespaces []string              // managed, sorted
+	services   map[string][]*Service // placed here, by namespace, in model order
+}
+
+func (m *Model) clusterIndex(c *Cluster) *clusterIndex {
+	m.buildIndex()
+	return m.index[c]
+}
+
+func (m *Model) buildIndex() {
+	m.indexOnce.Do(func() {
+		m.policyTo = map[*Service][]*Policy{}
+		for _, p := range m.Policies {
+			if p.Service != nil {
+				m.policyTo[p.Service] = append(m.policyTo[p.Service], p)
+			}
+		}
+		m.index = map[*Cluster]*clusterIndex{}
+		for _, s := range m.Services {
+			for _, p := range s.Placements {
+				ci := m.index[p.Cluster]
+				if ci == nil {
+					ci = &clusterIndex{services: map[string][]*Service{}}
+					m.index[p.Cluster] = ci
+				}
+				if list := ci.services[s.Namespace]; len(list) == 0 || list[len(list)-1] != s {
+					ci.services[s.Namespace] = append(list, s)
+				}
+			}
+		}
+		for _, ci := range m.index {
+			for ns := range ci.services {
+				ci.namespaces = append(ci.namespaces, ns)
+			}
+			slices.Sort(ci.namespaces)
+		}
+	})
+}
+
+// PoliciesTo returns the AccessPolicies whose destination is s, in model
+// order. The result is shared between callers: do not modify it.
+func (m *Model) PoliciesTo(s *Service) []*Policy {
+	m.buildIndex()
+	list := m.policyTo[s]
+	return list[:len(list):len(list)]
 }
 
 // Cluster returns the cluster with the given name, or nil.
@@ -392,15 +452,23 @@ const (
 // ManagedNamespaces returns the namespaces intentc manages in c, sorted:
 // those holding a MeshService placed there. intentc writes policy objects
 // only into these.
+//
+// The result is shared between callers: do not modify it.
 func (m *Model) ManagedNamespaces(c *Cluster) []string {
-	var out []string
-	for _, s := range m.Services {
-		if s.PlacedIn(c) {
-			out = append(out, s.Namespace)
-		}
+	if ci := m.clusterIndex(c); ci != nil {
+		return ci.namespaces[:len(ci.namespaces):len(ci.namespaces)]
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return nil
+}
+
+// ServicesIn returns the services placed in c in namespace ns, in model
+// order. The result is shared between callers: do not modify it.
+func (m *Model) ServicesIn(c *Cluster, ns string) []*Service {
+	if ci := m.clusterIndex(c); ci != nil {
+		list := ci.services[ns]
+		return list[:len(list):len(list)]
+	}
+	return nil
 }
 
 // IsWorld reports whether a CIDR peer is "anyone" (0.0.0.0/0 or ::/0).

@@ -116,10 +116,8 @@ func (e *emitter) namespaceSources(c *ir.Cluster, ns string) []ir.Source {
 	if e.m.Mesh.Src.Kind != "" {
 		out = append(out, e.m.Mesh.Src)
 	}
-	for _, s := range e.m.Services {
-		if s.Namespace == ns && s.PlacedIn(c) {
-			out = append(out, s.Src)
-		}
+	for _, s := range e.m.ServicesIn(c, ns) {
+		out = append(out, s.Src)
 	}
 	return out
 }

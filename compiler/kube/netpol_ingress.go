@@ -175,8 +175,8 @@ func (e *emitter) isolate(p *ir.Policy, d *ir.Cluster, srcs []ir.Source) {
 // through at layer 4; layer 3 enforces it).
 func (e *emitter) l4Denies(s *ir.Service) []*ir.Policy {
 	var out []*ir.Policy
-	for _, dn := range e.m.Policies {
-		if dn.Action == ir.ActionDeny && dn.Service == s && len(dn.Methods) == 0 && len(dn.Paths) == 0 {
+	for _, dn := range e.m.PoliciesTo(s) {
+		if dn.Action == ir.ActionDeny && len(dn.Methods) == 0 && len(dn.Paths) == 0 {
 			out = append(out, dn)
 		}
 	}

@@ -1,14 +1,20 @@
 package manifest
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"path"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/ir"
@@ -27,6 +33,11 @@ const (
 type File struct {
 	Path string // slash-separated, relative to the output root
 	Data []byte
+	// JSON is the object Data holds as compact JSON (keys sorted, the
+	// same value), for readers that want the object rather than its text
+	// (lint builds its OPA input from it instead of parsing the YAML); nil
+	// for kustomizations and the backends' own artifacts.
+	JSON []byte
 }
 
 // Render serialises objects into files and adds the artifacts the backends
@@ -34,11 +45,20 @@ type File struct {
 // no files are returned then.
 func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.List) {
 	var diags diag.List
-	byPath := map[string]ir.Object{}
-	var files []File
+	byPath := make(map[string]ir.Object, len(objs)+len(arts))
 	type patchRef struct{ path, kind, name, namespace string }
 	resources := map[string][]string{}
 	patches := map[string][]patchRef{}
+	// First the paths, in the backends' order (a collision names the
+	// earlier object), then the objects' serialisation, on every core.
+	type job struct {
+		o    ir.Object
+		acc  metav1.Object
+		full string
+	}
+	jobs := make([]job, 0, len(objs))
+	bodies := make(map[any]bool, len(objs))
+	shared := false
 	for _, o := range objs {
 		acc, err := meta.Accessor(o.Body)
 		if err != nil {
@@ -64,28 +84,49 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 		if o.Patch {
 			patches[o.Cluster] = append(patches[o.Cluster], patchRef{rel, kind, acc.GetName(), acc.GetNamespace()})
 		} else {
+			resources[o.Cluster] = append(resources[o.Cluster], rel)
+		}
+		if reflect.TypeOf(o.Body).Kind() != reflect.Pointer || bodies[o.Body] {
+			shared = true // labelled for each use in turn, below
+		} else {
+			bodies[o.Body] = true
+		}
+		jobs = append(jobs, job{o, acc, full})
+	}
+	files := make([]File, len(jobs), len(jobs)+len(arts)+len(resources))
+	render := func(i int) {
+		j := &jobs[i]
+		if !j.o.Patch {
 			// Cloned: a backend may share the map with a selector, which
 			// must not gain intentc's label.
-			labels := maps.Clone(acc.GetLabels())
+			labels := maps.Clone(j.acc.GetLabels())
 			if labels == nil {
 				labels = map[string]string{}
 			}
 			labels[LabelManagedBy] = ManagedByValue
-			acc.SetLabels(labels)
-			ann := maps.Clone(acc.GetAnnotations())
+			j.acc.SetLabels(labels)
+			ann := maps.Clone(j.acc.GetAnnotations())
 			if ann == nil {
 				ann = map[string]string{}
 			}
-			ann[AnnotationSource] = refs(o.Sources)
+			ann[AnnotationSource] = refs(j.o.Sources)
 			ann[AnnotationDigest] = digest
-			acc.SetAnnotations(ann)
-			resources[o.Cluster] = append(resources[o.Cluster], rel)
+			j.acc.SetAnnotations(ann)
 		}
-		data, err := Marshal(o.Body)
+		data, doc, err := marshal(j.o.Body)
 		if err != nil {
-			panic(fmt.Sprintf("manifest: cannot serialise %s: %v", full, err)) // typed objects always serialise
+			panic(fmt.Sprintf("manifest: cannot serialise %s: %v", j.full, err)) // typed objects always serialise
 		}
-		files = append(files, File{Path: full, Data: data})
+		files[i] = File{Path: j.full, Data: data, JSON: doc}
+	}
+	if shared {
+		// One body emitted twice is labelled and serialised once per
+		// use, in order, as each use's sources say.
+		for i := range jobs {
+			render(i)
+		}
+	} else {
+		parallel(len(jobs), render)
 	}
 	for _, a := range arts {
 		switch prev, dup := byPath[a.Path]; {
@@ -123,8 +164,8 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 		for _, p := range ps {
 			k.Patches = append(k.Patches, kPatch{Path: p.path, Target: kTarget{Kind: p.kind, Name: p.name, Namespace: p.namespace}})
 		}
-		kv, _ := jsonValue(k)
-		data, _ := toYAML(kv)
+		raw, _ := json.Marshal(k)
+		data, _, _ := canonical(raw)
 		files = append(files, File{Path: path.Join("clusters", cluster, KustomizationFileName), Data: data})
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
@@ -169,19 +210,50 @@ func firstPos(srcs []ir.Source) diag.Pos {
 // API server owns (status, a null creationTimestamp) so that output is a pure
 // function of the intent.
 func Marshal(obj any) ([]byte, error) {
-	v, err := jsonValue(obj)
+	data, _, err := marshal(obj)
+	return data, err
+}
+
+// marshal returns Marshal's YAML and the same object as compact JSON.
+func marshal(obj any) (yamlOut, jsonOut []byte, err error) {
+	raw, err := json.Marshal(obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("manifest: %T is not an object", obj)
+	yamlOut, jsonOut, err = canonical(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("manifest: %T: %w", obj, err)
 	}
-	delete(m, "status")
-	if md, ok := m["metadata"].(map[string]any); ok {
-		if md["creationTimestamp"] == nil {
-			delete(md, "creationTimestamp")
+	return yamlOut, jsonOut, nil
+}
+
+// parallel runs f(0..n-1) on GOMAXPROCS goroutines.
+func parallel(n int, f func(int)) { parallelN(n, runtime.GOMAXPROCS(0), f) }
+
+// parallelN runs f(0..n-1) on up to workers goroutines.
+func parallelN(n, workers int, f func(int)) {
+	workers = min(workers, n/64+1)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
 		}
+		return
 	}
-	return toYAML(m)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				// Chunks of 16: few atomic operations, even shares.
+				start := int(next.Add(16)) - 16
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+16, n); i++ {
+					f(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -109,14 +110,8 @@ func Write(dir string, files []File) error {
 		return err
 	}
 	defer os.RemoveAll(tmp) // a no-op after the final rename
-	for _, f := range WithMarker(files) {
-		p := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			return err
-		}
+	if err := writeTree(tmp, WithMarker(files)); err != nil {
+		return err
 	}
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -176,6 +171,44 @@ func Write(dir string, files []File) error {
 		return err
 	}
 	return os.RemoveAll(old)
+}
+
+// writeTree writes files under root (which exists). Each directory is
+// made once, parents first; then the files are written on several
+// goroutines, since creating a file is a system call that waits on the
+// file system, and a compile writes one file per object.
+func writeTree(root string, files []File) error {
+	made := map[string]bool{".": true}
+	var mkdir func(d string) error
+	mkdir = func(d string) error {
+		if made[d] {
+			return nil
+		}
+		if err := mkdir(path.Dir(d)); err != nil {
+			return err
+		}
+		made[d] = true
+		err := os.Mkdir(filepath.Join(root, filepath.FromSlash(d)), 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	for _, f := range files {
+		if err := mkdir(path.Dir(f.Path)); err != nil {
+			return err
+		}
+	}
+	errs := make([]error, len(files))
+	parallelN(len(files), 2*runtime.GOMAXPROCS(0), func(i int) {
+		errs[i] = os.WriteFile(filepath.Join(root, filepath.FromSlash(files[i].Path)), files[i].Data, 0o644)
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkPaths refuses a file that would land outside the output directory

@@ -89,6 +89,14 @@ var layers = map[string]rule{
 	// The webhook's load and fault benchmark runs the built binary; it
 	// needs only the test helpers.
 	"webhook/bench": {allow: []string{"webhook/webhooktest"}},
+	// The fleet generator writes intent files and imports nothing of
+	// intentc, so any package's tests can use it.
+	"bench/fleet": {},
+	// The benchmarks (doc only outside their tests) and the fleet command,
+	// which compiles a fleet to write its mesh data: tools around the
+	// pipeline, like the CLI.
+	"bench":          {},
+	"bench/fleetgen": {allow: []string{"bench/fleet", "compiler", "lint"}},
 }
 
 // never lists imports forbidden whatever the table says: the invariants the
