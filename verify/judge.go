@@ -116,15 +116,58 @@ func setOrNil(ps []netip.Prefix) ipSet {
 // judge judges one connection that lands in cluster c. Layer 1 is judged
 // only when withL1 is set (the proof judges it flow by flow instead).
 func (a *Analyzer) judge(src *Source, t Target, c *ir.Cluster, req Request, withL1 bool) judgement {
+	if t.External != nil {
+		j := newJudgement()
+		a.judgeExternal(&j, src, t, req)
+		return j
+	}
+	b := a.judgeBase(src, t, c, withL1)
+	return a.judgeRequest(&b, req)
+}
+
+func newJudgement() judgement {
 	var j judgement
 	for i := 1; i <= 4; i++ {
 		j.layers[i] = LayerResult{Layer: i, Verdict: NotApplicable}
 	}
 	j.l2in, j.l2out, j.l3dest, j.l3gw = NotApplicable, NotApplicable, NotApplicable, NotApplicable
-	if t.External != nil {
-		a.judgeExternal(&j, src, t, req)
-		return j
-	}
+	return j
+}
+
+// baseJudgement is a connection to a service judged as far as it does not
+// depend on the request: layers 1, 2 and 4, and what layer 3 needs. The
+// proof judges every request a port's policies tell apart from each
+// source, so that part is judged once per source, port and cluster
+// instead of once per request.
+type baseJudgement struct {
+	j        judgement
+	complete bool // layer 3 does not look at this connection
+	src      *Source
+	sd       side
+	path     pathKind
+	t        Target
+	c        *ir.Cluster
+	w        l3Workload
+	r3       l3Req // without the request's method, path, host and headers
+	host     string
+	k3       string // j.k3 but for the request's part
+	gw       l3Workload
+	gwReq    l3Req // at the ingress gateway, for an ingress source
+	k3gw     string
+}
+
+// judgeBase judges a connection to a service (t.Service != nil) but for
+// layer 3, which judgeRequest adds.
+func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) (b baseJudgement) {
+	j := newJudgement()
+	b = baseJudgement{src: src, t: t, c: c}
+	defer func() {
+		// Requests share what the base holds: a later append must not
+		// write into another request's decisions.
+		for i := range b.j.layers {
+			b.j.layers[i].Decisions = slices.Clip(b.j.layers[i].Decisions)
+		}
+	}()
 	s := t.Service
 	dv := a.clusters[c.Name]
 	sd := a.sideOf(src)
@@ -155,7 +198,8 @@ func (a *Analyzer) judge(src *Source, t Target, c *ir.Cluster, req Request, with
 	if path == pathCross && ew == nil {
 		l2.Verdict, j.l2in, j.k2in = Denied, Denied, "unreachable"
 		l2.Note = c.Name + " declares no east-west gateway, so nothing from another network reaches it"
-		return j
+		b.j, b.complete = j, true
+		return b
 	}
 	inV, inD := dv.l2Direction(a, destPod, inPeer, true, "TCP", T, destPod.named)
 	if inV == Denied && inPeer.anyAddr {
@@ -219,16 +263,28 @@ func (a *Analyzer) judge(src *Source, t Target, c *ir.Cluster, req Request, with
 
 	// Layers 3 and 4 at the destination's sidecar.
 	w := l3Workload{ns: s.Namespace, labels: s.Selector, td: c.TrustDomain, text: "the workload of " + s.Namespace + "/" + s.Name, key: destPod.key}
+	b.sd, b.path, b.w = sd, path, w
 	if sidecarPorts[T] && !portDeclared(s, T) {
 		j.layers[3].Note = fmt.Sprintf("port %d is excluded from the sidecar's inbound capture: no AuthorizationPolicy sees it", T)
 		j.layers[4].Note = fmt.Sprintf("port %d is excluded from the sidecar's inbound capture: no PeerAuthentication applies", T)
 		j.k3, j.k4 = "sidecar-port", "sidecar-port"
 		j.l3dest, j.l3gw = NotApplicable, NotApplicable
+		b.complete = true
 	} else {
-		a.judgeL3L4(&j, src, sd, path, s, t.Port, c, w, req)
+		a.prepareL3(&b, a.judgeL4(&j, src, sd, path, s, t.Port, c, w))
 	}
 	if withL1 {
 		j.layers[1] = a.judgeL1(src, c)
+	}
+	b.j = j
+	return b
+}
+
+// judgeRequest completes a base judgement with layer 3 for one request.
+func (a *Analyzer) judgeRequest(b *baseJudgement, req Request) judgement {
+	j := b.j
+	if !b.complete {
+		a.judgeL3(&j, b, req)
 	}
 	return j
 }
@@ -242,7 +298,9 @@ func portDeclared(s *ir.Service, target int32) bool {
 	return false
 }
 
-func (a *Analyzer) judgeL3L4(j *judgement, src *Source, sd side, path pathKind, s *ir.Service, p *ir.Port, c *ir.Cluster, w l3Workload, req Request) {
+// judgeL4 judges layer 4 and returns the request layer 3 sees but for
+// its HTTP attributes, which judgeL3 fills in.
+func (a *Analyzer) judgeL4(j *judgement, src *Source, sd side, path pathKind, s *ir.Service, p *ir.Port, c *ir.Cluster, w l3Workload) l3Req {
 	dv := a.clusters[c.Name]
 	T := p.TargetPort
 	// How the client sends: its sidecar's DestinationRule decides; an
@@ -276,41 +334,11 @@ func (a *Analyzer) judgeL3L4(j *judgement, src *Source, sd side, path pathKind, 
 		ip = setOrNil(c.Nodes)
 	}
 	r3 := l3Req{principal: principal, srcIP: ip, remoteIP: ip, port: T, http: p.IsL7()}
-	if r3.http {
-		r3.method, r3.path, r3.host, r3.headers = req.Method, req.Path, cmpOr(req.Host, s.Host()), req.Headers
-	}
-	l3 := &j.layers[3]
-	l3.Verdict, l3.Decisions, l3.Note = dv.l3Eval(a, w, r3)
-	j.l3dest, j.l3gw = l3.Verdict, NotApplicable
-	j.k3 = c.Name + "|" + w.key + "|" + r3.viewKey()
-	if src.Kind == SourceIngress {
-		ig := a.model.Mesh.IngressGateway
-		gv := a.clusters[src.Gateway.Name]
-		gw := l3Workload{ns: ig.Namespace, labels: ig.Selector, td: src.Gateway.TrustDomain, text: "the ingress gateway of " + src.Gateway.Name}
-		port := int32(80)
-		if len(ig.Ports) > 0 {
-			port = ig.Ports[0]
-		}
-		client := setOf(src.Addr)
-		greq := l3Req{srcIP: client, remoteIP: client, port: port, http: true,
-			method: cmpOr(req.Method, "GET"), path: cmpOr(req.Path, "/"), host: cmpOr(src.Host, s.Host()), headers: req.Headers}
-		gV, gD, gN := gv.l3Eval(a, gw, greq)
-		for i := range gD {
-			gD[i].Text = "at the ingress gateway of " + src.Gateway.Name + ": " + gD[i].Text
-		}
-		j.l3gw, j.k3gw = gV, "gw|"+src.Gateway.Name+"|"+greq.key()
-		l3.Verdict = and(gV, l3.Verdict)
-		l3.Decisions = append(gD, l3.Decisions...)
-		if gN != "" {
-			l3.Note = strings.TrimPrefix(l3.Note+"; "+gN, "; ")
-		}
-	}
-
 	l4 := &j.layers[4]
 	if src.Kind == SourceNode {
 		l4.Note = "kubelet probes are rewritten by the sidecar injector to its agent"
 		j.k4 = "node"
-		return
+		return r3
 	}
 	mode, ds, note := dv.l4Mode(a, w, T)
 	l4.Note = note
@@ -342,6 +370,56 @@ func (a *Analyzer) judgeL3L4(j *judgement, src *Source, sd side, path pathKind, 
 	default:
 		l4.Verdict = Unknown
 		l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "unknown", Text: "the client originates " + transport + " TLS with its own certificates; whether the server's sidecar accepts it depends on them"})
+	}
+	return r3
+}
+
+// judgeL3 judges layer 3 for one request, at the destination's sidecar
+// and, for an ingress source, at the ingress gateway.
+func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
+	r3 := b.r3
+	j.k3 = b.k3
+	if r3.http {
+		r3.method, r3.path, r3.host, r3.headers = req.Method, req.Path, cmpOr(req.Host, b.host), req.Headers
+		j.k3 += httpKey(r3.method, r3.path, r3.host, r3.headers)
+	}
+	l3 := &j.layers[3]
+	l3.Verdict, l3.Decisions, l3.Note = a.clusters[b.c.Name].l3Eval(a, b.w, r3)
+	j.l3dest, j.l3gw = l3.Verdict, NotApplicable
+	if b.src.Kind == SourceIngress {
+		greq := b.gwReq
+		greq.method, greq.path, greq.host, greq.headers = cmpOr(req.Method, "GET"), cmpOr(req.Path, "/"), cmpOr(b.src.Host, b.host), req.Headers
+		gV, gD, gN := a.clusters[b.src.Gateway.Name].l3Eval(a, b.gw, greq)
+		for i := range gD {
+			gD[i].Text = "at the ingress gateway of " + b.src.Gateway.Name + ": " + gD[i].Text
+		}
+		j.l3gw, j.k3gw = gV, b.k3gw+httpKey(greq.method, greq.path, greq.host, greq.headers)
+		l3.Verdict = and(gV, l3.Verdict)
+		l3.Decisions = append(gD, l3.Decisions...)
+		if gN != "" {
+			l3.Note = strings.TrimPrefix(l3.Note+"; "+gN, "; ")
+		}
+	}
+}
+
+// prepareL3 keeps in a base judgement what judgeL3 needs from it, with
+// the view keys but for the request's part.
+func (a *Analyzer) prepareL3(b *baseJudgement, r3 l3Req) {
+	s := b.t.Service
+	b.r3, b.host = r3, s.Host()
+	r3.http = false
+	b.k3 = b.c.Name + "|" + b.w.key + "|" + r3.viewKey()
+	if b.src.Kind == SourceIngress {
+		ig := a.model.Mesh.IngressGateway
+		b.gw = l3Workload{ns: ig.Namespace, labels: ig.Selector, td: b.src.Gateway.TrustDomain, text: "the ingress gateway of " + b.src.Gateway.Name}
+		port := int32(80)
+		if len(ig.Ports) > 0 {
+			port = ig.Ports[0]
+		}
+		client := setOf(b.src.Addr)
+		b.gwReq = l3Req{srcIP: client, remoteIP: client, port: port}
+		b.k3gw = "gw|" + b.src.Gateway.Name + "|" + b.gwReq.key()
+		b.gwReq.http = true
 	}
 }
 

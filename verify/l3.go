@@ -79,18 +79,17 @@ func (r l3Req) key() string {
 	b.WriteByte('|')
 	b.WriteString(strconv.Itoa(int(r.port)))
 	if r.http {
-		b.WriteString("|http|")
-		b.WriteString(r.method)
-		b.WriteByte('|')
-		b.WriteString(r.path)
-		b.WriteByte('|')
-		b.WriteString(r.host)
-		if len(r.headers) > 0 {
-			b.WriteByte('|')
-			b.WriteString(labelString(r.headers))
-		}
+		b.WriteString(httpKey(r.method, r.path, r.host, r.headers))
 	}
 	return b.String()
+}
+
+// httpKey is the part of a request's key its HTTP attributes make.
+func httpKey(method, path, host string, headers map[string]string) string {
+	if len(headers) > 0 {
+		return "|http|" + method + "|" + path + "|" + host + "|" + labelString(headers)
+	}
+	return "|http|" + method + "|" + path + "|" + host
 }
 
 func apOrder(a, b *authzPolicy) int {
@@ -375,11 +374,71 @@ func conditionMatch(c apCondition, req l3Req, td string) tri {
 // l3Eval judges a request at a workload's sidecar: CUSTOM, then DENY, then
 // ALLOW; no ALLOW policy means allow; dry-run policies only log.
 func (v *clusterView) l3Eval(a *Analyzer, w l3Workload, req l3Req) (Verdict, []Decision, string) {
-	vd, ds, note := v.l3EvalFull(a, w, req)
 	if a.terse {
-		return vd, nil, ""
+		return v.l3Verdict(a, w, req), nil, ""
 	}
-	return vd, ds, note
+	return v.l3EvalFull(a, w, req)
+}
+
+// l3Verdict is l3EvalFull's verdict alone, in one pass and without
+// allocating: the proof asks for it millions of times on a large intent.
+func (v *clusterView) l3Verdict(a *Analyzer, w l3Workload, req l3Req) Verdict {
+	pols, _ := v.applicable(a, w)
+	for _, u := range v.unknownL3 {
+		if u.namespace == w.ns || u.namespace == a.root {
+			return Unknown
+		}
+	}
+	match := func(p *authzPolicy) tri {
+		best := no
+		for i := range p.rules {
+			if t, _ := ruleMatch(p.rules[i], p.action == "ALLOW", req, w.td); t > best {
+				if best = t; t == yes {
+					break
+				}
+			}
+		}
+		return best
+	}
+	var custom, denyMaybe, anyAllow, allowYes, allowMaybe bool
+	for _, p := range pols {
+		if p.dryRun {
+			continue
+		}
+		switch p.action {
+		case "CUSTOM":
+			custom = custom || match(p) != no
+		case "DENY":
+			switch match(p) {
+			case yes:
+				return Denied // before CUSTOM and ALLOW, as l3EvalFull
+			case maybe:
+				denyMaybe = true
+			}
+		case "ALLOW":
+			anyAllow = true
+			if !allowYes {
+				switch match(p) {
+				case yes:
+					allowYes = true
+				case maybe:
+					allowMaybe = true
+				}
+			}
+		}
+	}
+	switch {
+	case custom:
+		return Unknown
+	case !anyAllow || allowYes:
+		if denyMaybe {
+			return Unknown
+		}
+		return Allowed
+	case allowMaybe:
+		return Unknown
+	}
+	return Denied
 }
 
 func (v *clusterView) l3EvalFull(a *Analyzer, w l3Workload, req l3Req) (Verdict, []Decision, string) {

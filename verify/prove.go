@@ -70,10 +70,11 @@ func ProveStats(model *ir.Model, files []manifest.File) (diag.List, Stats) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			w := newWorker()
 			for i := range next {
 				k := newSink()
 				if i < len(model.Services) {
-					p.service(model.Services[i], k)
+					p.service(model.Services[i], k, w)
 				} else {
 					p.external(model.Externals[i-len(model.Services)], k)
 				}
@@ -708,10 +709,9 @@ type entry struct {
 	src     *Source
 	t       Target
 	c       *ir.Cluster
-	req     Request
+	req     *Request
 	vs      [5]Verdict // per view
 	ks      [5]string  // per view
-	k2out   string
 	allowed bool
 	pol     *ir.Policy
 	// the intent as each layer-2 direction sees it, and layer 3
@@ -752,11 +752,9 @@ func (p *prover) intentL3(pols []*ir.Policy, src *Source, t Target, c *ir.Cluste
 }
 
 type view struct {
-	name    string
-	layer   int
-	verdict func(*judgement) Verdict
-	key     func(*judgement) string
-	i       int
+	name  string
+	layer int
+	i     int // the index of the view's verdict and key in an entry
 	// loose: the view is checked for (ii). Layer 4 is not: it requires
 	// mTLS per port, not per caller, and is proven against the intent's
 	// mode instead.
@@ -764,20 +762,20 @@ type view struct {
 }
 
 var views = []view{
-	{"2 (NetworkPolicy, egress)", 2, func(j *judgement) Verdict { return j.l2out }, func(j *judgement) string { return j.k2out }, 0, true},
-	{"2 (NetworkPolicy, ingress)", 2, func(j *judgement) Verdict { return j.l2in }, func(j *judgement) string { return j.k2in }, 1, true},
-	{"3 (AuthorizationPolicy at the ingress gateway)", 3, func(j *judgement) Verdict { return j.l3gw }, func(j *judgement) string { return j.k3gw }, 2, true},
-	{"3 (AuthorizationPolicy)", 3, func(j *judgement) Verdict { return j.l3dest }, func(j *judgement) string { return j.k3 }, 3, true},
-	{"4 (mTLS)", 4, func(j *judgement) Verdict { return j.layers[4].Verdict }, func(j *judgement) string { return j.k4 }, 4, false},
+	{"2 (NetworkPolicy, egress)", 2, 0, true},
+	{"2 (NetworkPolicy, ingress)", 2, 1, true},
+	{"3 (AuthorizationPolicy at the ingress gateway)", 3, 2, true},
+	{"3 (AuthorizationPolicy)", 3, 3, true},
+	{"4 (mTLS)", 4, 4, false},
 }
 
-// newEntry keeps of a judgement what the proof compares.
-func newEntry(src *Source, t Target, c *ir.Cluster, req Request, j *judgement) entry {
-	e := entry{src: src, t: t, c: c, req: req, k2out: j.k2out}
-	for _, v := range views {
-		e.vs[v.i], e.ks[v.i] = v.verdict(j), v.key(j)
+// newEntry keeps of a judgement what the proof compares, per view in the
+// order of views.
+func newEntry(src *Source, t Target, c *ir.Cluster, req *Request, j *judgement) entry {
+	return entry{src: src, t: t, c: c, req: req,
+		vs: [5]Verdict{j.l2out, j.l2in, j.l3gw, j.l3dest, j.layers[4].Verdict},
+		ks: [5]string{j.k2out, j.k2in, j.k3gw, j.k3, j.k4},
 	}
-	return e
 }
 
 // looseApplies reports whether a view of a connection is intentc's to keep
@@ -807,7 +805,7 @@ func (p *prover) looseApplies(v view, e *entry) bool {
 			return false
 		}
 		for _, pol := range p.bySvc[e.t.Service] {
-			if pol.Action != ir.ActionAllow || !policyCovers(pol, e.t) || !l7Matches(pol, e.t.Port, e.req) {
+			if pol.Action != ir.ActionAllow || !policyCovers(pol, e.t) || !l7Matches(pol, e.t.Port, *e.req) {
 				continue
 			}
 			for _, peer := range pol.From {
@@ -824,7 +822,7 @@ func (p *prover) looseApplies(v view, e *entry) bool {
 
 func (p *prover) managed(c *ir.Cluster, ns string) bool { return p.managedNS[c.Name+"/"+ns] }
 
-func (p *prover) service(s *ir.Service, k *sink) {
+func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 	sources := p.sourcesFor(s)
 	ports := slices.Clone(s.Ports)
 	scrape := []int32{15020}
@@ -836,38 +834,73 @@ func (p *prover) service(s *ir.Service, k *sink) {
 			ports = append(ports, &ir.Port{Name: fmt.Sprintf("sidecar-%d", sp), Port: sp, TargetPort: sp, Protocol: ir.ProtoTCP, Pos: s.Src.Pos})
 		}
 	}
-	var entries []entry
-	allowedKeys := map[string]bool{}
+	// The worker's buffers, reused from service to service: a large
+	// intent judges millions of connections, and allocating them anew
+	// for each service costs more than judging them.
+	entries := w.entries[:0]
+	allowedKeys := w.allowedKeys
+	clear(allowedKeys)
 	for _, pl := range s.Placements {
 		c := pl.Cluster
 		for _, port := range ports {
 			t := Target{Service: s, Port: port}
 			sidecar := sidecarPorts[port.TargetPort] && !slices.Contains(s.Ports, port)
-			for _, req := range p.requests(s, port) {
-				for _, src := range sources {
+			// What does not depend on the request, once per source.
+			base := w.base[:0]
+			base = slices.Grow(base, len(sources))[:len(sources)]
+			clear(base)
+			reqs := p.requests(s, port)
+			for r := range reqs {
+				req := &reqs[r]
+				for i, src := range sources {
 					if src.Kind == SourceAddress && src.Network != c.Network {
 						continue
 					}
 					if sidecar && !sidecarSource(src, p.m) {
 						continue
 					}
-					j := p.a.judge(src, t, c, req, false)
-					ok, pol := intentVerdict(p.m, p.bySvc[s], src, t, c, req)
+					ps := &base[i]
+					if !ps.done {
+						ps.b = p.a.judgeBase(src, t, c, false)
+						ps.l2in = intentL2(p.m, p.bySvc[s], src, t, c, false)
+						ps.l2out = intentL2(p.m, p.bySvc[s], src, t, c, true)
+						ps.done = true
+					}
+					j := p.a.judgeRequest(&ps.b, *req)
+					ok, pol := intentVerdict(p.m, p.bySvc[s], src, t, c, *req)
 					k.judged++
-					e := newEntry(src, t, c, req, &j)
+					entries = append(entries, newEntry(src, t, c, req, &j))
+					e := &entries[len(entries)-1]
 					e.allowed, e.pol = ok, pol
-					e.l2in = intentL2(p.m, p.bySvc[s], src, t, c, false)
-					e.l2out = intentL2(p.m, p.bySvc[s], src, t, c, true)
-					e.l3 = p.intentL3(p.bySvc[s], src, t, c, req, ok)
-					p.mark(&e, allowedKeys, k)
-					entries = append(entries, e)
+					e.l2in, e.l2out = ps.l2in, ps.l2out
+					e.l3 = p.intentL3(p.bySvc[s], src, t, c, *req, ok)
+					p.mark(e, allowedKeys, k)
 				}
 			}
+			w.base = base
 		}
 	}
 	for i := range entries {
 		p.check(&entries[i], allowedKeys, k)
 	}
+	w.entries = entries
+}
+
+// worker holds one proving goroutine's buffers.
+type worker struct {
+	entries     []entry
+	allowedKeys map[string]bool
+	base        []perSource
+}
+
+func newWorker() *worker { return &worker{allowedKeys: map[string]bool{}} }
+
+// perSource is what the proof of one port in one cluster keeps per source:
+// the judgement and the intent as far as they do not depend on the request.
+type perSource struct {
+	b           baseJudgement
+	l2in, l2out bool
+	done        bool
 }
 
 // sidecarSource reports whether a source is one the sidecar ports are
@@ -905,7 +938,7 @@ func (p *prover) mark(e *entry, allowedKeys map[string]bool, k *sink) {
 }
 
 func (p *prover) connText(e *entry) string {
-	return fmt.Sprintf("%s → %s in %s%s", e.src, e.t, e.c.Name, reqText(e.t, e.req))
+	return fmt.Sprintf("%s → %s in %s%s", e.src, e.t, e.c.Name, reqText(e.t, *e.req))
 }
 
 // check applies (i) and (ii) to one judged connection.
@@ -921,7 +954,7 @@ func (p *prover) check(e *entry, allowedKeys map[string]bool, k *sink) {
 	var fj *judgement
 	full := func(layer int) []Decision {
 		if fj == nil {
-			x := p.full.judge(e.src, e.t, e.c, e.req, false)
+			x := p.full.judge(e.src, e.t, e.c, *e.req, false)
 			fj = &x
 		}
 		return fj.layers[layer].Decisions
@@ -1010,7 +1043,7 @@ func (p *prover) egressByAddress(e *entry) bool {
 	if e.t.Service == nil {
 		return false
 	}
-	key := string(e.src.Kind) + "|" + e.k2out
+	key := string(e.src.Kind) + "|" + e.ks[0]
 	if v, ok := p.egressMemo.Load(key); ok {
 		return v.(bool)
 	}
@@ -1129,7 +1162,7 @@ func (p *prover) external(e *ir.External, k *sink) {
 			j := p.a.judge(src, t, src.Cluster, Request{}, false)
 			ok, pol := intentVerdict(p.m, pols, src, t, src.Cluster, Request{})
 			k.judged++
-			e := newEntry(src, t, src.Cluster, Request{}, &j)
+			e := newEntry(src, t, src.Cluster, &Request{}, &j)
 			e.allowed, e.pol = ok, pol
 			e.l2out = intentL2(p.m, pols, src, t, src.Cluster, true)
 			p.mark(&e, allowedKeys, k)

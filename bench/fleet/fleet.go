@@ -61,10 +61,9 @@ func Namespaces(n int) int { return max(5, (n+49)/50) }
 // The mesh is multi-primary, strict mTLS and default deny, with a
 // Prometheus baseline. Clusters cycle through OpenStack (amphora or OVN
 // load balancers, Calico), public Kubernetes (Cilium) and OpenShift (OVN's
-// geneve), on max(2, C/4) Istio networks, with one trust domain for the
-// data centre and one for the public clouds. Services live in team
-// namespaces, are placed in one to three clusters with relative weights,
-// and have an HTTP port, often a gRPC or TCP one, and sometimes a
+// geneve), on max(2, C/4) Istio networks, each cluster its own trust
+// domain. Services live in team namespaces, are placed in one to three
+// clusters with relative weights, and have an HTTP port, often a gRPC or TCP one, and sometimes a
 // plaintext-permitted legacy port; every fifth has a header route, every
 // tenth a locality split with failover. Each service is the destination of
 // K AccessPolicies: the first from one to three other services with HTTP
@@ -111,14 +110,18 @@ spec:
   network: %s
   region: region-%02d
 `, c.name, c.platform, c.network, i)
+		// Each cluster its own trust domain: an AccessPolicy that names a
+		// caller in one cluster is then enforceable at layer 3 (by
+		// identity), which the cross-layer proof checks.
+		fmt.Fprintf(&b, "  trustDomain: %s.example.com\n", c.name)
 		switch c.platform {
 		case "openstack":
 			cni := []string{"calico-vxlan", "calico-ipip"}[i/3%2]
 			fmt.Fprintf(&b, "  cni: %s\n", cni)
 		case "kubernetes":
-			b.WriteString("  trustDomain: cloud.example.com\n  cni: cilium-vxlan\n")
+			b.WriteString("  cni: cilium-vxlan\n")
 		case "openshift":
-			b.WriteString("  trustDomain: cloud.example.com\n  openshift: {meshFlavor: ossm3}\n  cni: geneve\n")
+			b.WriteString("  openshift: {meshFlavor: ossm3}\n  cni: geneve\n")
 		}
 		fmt.Fprintf(&b, `  cidrs: {pods: [10.%[1]d.0.0/16], services: [10.%[2]d.0.0/16], nodes: [192.168.%[1]d.0/24], egress: [203.0.113.%[1]d/32]}
   apiServer: {address: 198.51.100.%[1]d, port: 6443}
@@ -290,9 +293,9 @@ metadata: {name: %s-ops-%d, namespace: %s}
 spec:
   to: {service: %s, ports: [http]}
   from:
-    - {workload: {namespace: ops, serviceAccount: reporter-%d, podLabels: {app: reporter-%d}}, clusters: [%s]}
+    - {workload: {namespace: ops, serviceAccount: reporter-%[5]d, podLabels: {app: reporter-%[5]d}}, clusters: [%[6]s]}
   http: {methods: [GET]}
-`, s.name, p, s.ns, s.name, rng.IntN(20), rng.IntN(20), dst.name)
+`, s.name, p, s.ns, s.name, rng.IntN(20), dst.name)
 			}
 		}
 		if i%20 == 11 {
