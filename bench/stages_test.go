@@ -150,8 +150,9 @@ func BenchmarkStages(b *testing.B) {
 }
 
 // TestFleetCompilesClean holds the generator to its promise at both cluster
-// counts the benchmarks use: the fleet compiles, and passes every check,
-// with no error or warning; a benchmark of error paths would measure nothing.
+// counts the benchmarks use: the fleet compiles, and passes every check
+// and the cross-layer proof, with no error or warning; a benchmark of
+// error paths would measure nothing.
 func TestFleetCompilesClean(t *testing.T) {
 	engine, diags := lint.New(lint.Options{})
 	if engine == nil {
@@ -166,6 +167,9 @@ func TestFleetCompilesClean(t *testing.T) {
 			res, diags := lint.Compile(context.Background(), compiler.Options{Paths: []string{dir}}, engine)
 			if diags = findings(diags); len(diags) > 0 {
 				t.Fatalf("findings:\n%s", diags.Error())
+			}
+			if diags = findings(verify.Prove(res.Model, res.Files)); len(diags) > 0 {
+				t.Fatalf("the cross-layer proof finds:\n%s", diags.Error())
 			}
 			kinds := map[string]int{}
 			for _, f := range res.Files {
