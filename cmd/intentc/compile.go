@@ -113,13 +113,16 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		report(stdout, stderr, f.format, jsonReport{Diagnostics: diags})
 		return exitError{exitUsage}
 	}
+	stage(c.Context(), "policies")
 	res, ds := lint.Compile(c.Context(), compiler.Options{Paths: paths}, engine)
 	diags = append(diags, ds...)
+	stage(c.Context(), "compile+check")
 	if !diags.HasErrors() {
 		// The cross-layer proof reads the generated manifests back, with
 		// verify's own model of each platform, so a backend bug cannot hide
 		// behind its own assumptions.
 		diags = append(diags, verify.Prove(res.Model, res.Files)...)
+		stage(c.Context(), "prove")
 		if diags.HasErrors() {
 			res.Files = nil
 		}
@@ -153,6 +156,7 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		fmt.Fprintf(stderr, "intentc: cannot write %s: %v (nothing was changed)\n", out, err)
 		return exitError{exitUsage}
 	}
+	stage(c.Context(), "write")
 	report(stdout, stderr, f.format, rep)
 	return nil
 }

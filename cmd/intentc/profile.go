@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -15,15 +18,37 @@ import (
 type profiler struct {
 	cpu, mem string
 	cpuFile  *os.File
+	timings  bool
+	stderr   io.Writer
+	last     time.Time
+}
+
+type profilerKey struct{}
+
+// stage reports, with the hidden --timings flag, how long the stage that
+// ends now took (wall and the process's CPU time), on stderr.
+func stage(ctx context.Context, name string) {
+	p, _ := ctx.Value(profilerKey{}).(*profiler)
+	if p == nil || !p.timings {
+		return
+	}
+	now := time.Now()
+	fmt.Fprintf(p.stderr, "intentc: %-8s %8.3f s\n", name, now.Sub(p.last).Seconds())
+	p.last = now
 }
 
 func (p *profiler) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	f.StringVar(&p.mem, "memprofile", "", "write an allocation profile (pprof) at the end of the run to this file")
+	f.BoolVar(&p.timings, "timings", false, "print how long each stage of the run takes on stderr")
 	_ = f.MarkHidden("cpuprofile")
 	_ = f.MarkHidden("memprofile")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	_ = f.MarkHidden("timings")
+	p.last = time.Now()
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		p.stderr = c.ErrOrStderr()
+		c.SetContext(context.WithValue(c.Context(), profilerKey{}, p))
 		if p.cpu == "" {
 			return nil
 		}
