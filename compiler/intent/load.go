@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -241,9 +243,21 @@ func readLimited(path string) ([]byte, error) {
 func (s *Set) Digest() string {
 	docs := slices.Clone(s.Docs)
 	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Ref(), b.Ref()) })
+	// Encoding is most of the cost on a large intent: documents are
+	// encoded on every core, then hashed in order.
+	enc := make([][]byte, len(docs))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(docs)/64))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(docs); i += workers {
+				enc[i], _ = json.Marshal(docs[i].Object)
+			}
+		})
+	}
+	wg.Wait()
 	h := sha256.New()
-	for _, d := range docs {
-		b, _ := json.Marshal(d.Object)
+	for _, b := range enc {
 		h.Write(b)
 		h.Write([]byte{'\n'})
 	}

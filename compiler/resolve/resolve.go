@@ -912,14 +912,19 @@ func covers(d, a *ir.Peer) bool {
 // deadPolicies reports allow policies that a deny policy shadows entirely:
 // every source and port denied, with no narrower L7 condition on the deny.
 func (r *resolver) deadPolicies() {
+	// The unconditional denies of each service, in policy order: comparing
+	// every allow with every policy would be quadratic in the intent.
+	denies := map[*ir.Service][]*ir.Policy{}
+	for _, dn := range r.model.Policies {
+		if dn.Action == ir.ActionDeny && dn.Service != nil && len(dn.Methods) == 0 && len(dn.Paths) == 0 {
+			denies[dn.Service] = append(denies[dn.Service], dn)
+		}
+	}
 	for _, a := range r.model.Policies {
 		if a.Action != ir.ActionAllow || a.Service == nil {
 			continue
 		}
-		for _, dn := range r.model.Policies {
-			if dn.Action != ir.ActionDeny || dn.Service != a.Service || len(dn.Methods) > 0 || len(dn.Paths) > 0 {
-				continue
-			}
+		for _, dn := range denies[a.Service] {
 			portsCovered := !slices.ContainsFunc(a.Ports, func(pt *ir.Port) bool { return !slices.Contains(dn.Ports, pt) })
 			peersCovered := !slices.ContainsFunc(a.From, func(ap *ir.Peer) bool {
 				return !slices.ContainsFunc(dn.From, func(dp *ir.Peer) bool { return covers(dp, ap) })
