@@ -73,33 +73,64 @@ func selectorKey(s *metav1.LabelSelector) string {
 	return string(b)
 }
 
+// peerKey is what comparePeer orders a peer by, computed once per peer:
+// a selector's key is its JSON, too dear to build in every comparison of
+// a sort over the callers of a large namespace.
+type peerKey struct {
+	block   bool
+	ns, pod string
+	prefix  netip.Prefix
+	parsed  bool
+	cidr    string
+	except  []string
+}
+
+func keyOfPeer(p networkingv1.NetworkPolicyPeer) peerKey {
+	if p.IPBlock == nil {
+		return peerKey{ns: selectorKey(p.NamespaceSelector), pod: selectorKey(p.PodSelector)}
+	}
+	pr, err := netip.ParsePrefix(p.IPBlock.CIDR)
+	return peerKey{block: true, prefix: pr, parsed: err == nil, cidr: p.IPBlock.CIDR, except: p.IPBlock.Except}
+}
+
 // comparePeer orders peers canonically: selector peers first (by namespace
 // selector, then pod selector), then address blocks by family, address and
 // prefix length.
-func comparePeer(a, b networkingv1.NetworkPolicyPeer) int {
-	rank := func(p networkingv1.NetworkPolicyPeer) int {
-		if p.IPBlock != nil {
+func comparePeer(a, b peerKey) int {
+	if a.block != b.block {
+		if a.block {
 			return 1
 		}
-		return 0
+		return -1
 	}
-	if c := cmp.Compare(rank(a), rank(b)); c != 0 {
-		return c
+	if !a.block {
+		return cmp.Or(strings.Compare(a.ns, b.ns), strings.Compare(a.pod, b.pod))
 	}
-	if a.IPBlock == nil {
-		return cmp.Or(
-			strings.Compare(selectorKey(a.NamespaceSelector), selectorKey(b.NamespaceSelector)),
-			strings.Compare(selectorKey(a.PodSelector), selectorKey(b.PodSelector)))
-	}
-	pa, errA := netip.ParsePrefix(a.IPBlock.CIDR)
-	pb, errB := netip.ParsePrefix(b.IPBlock.CIDR)
-	if errA == nil && errB == nil {
-		if c := cmp.Or(pa.Addr().Compare(pb.Addr()), cmp.Compare(pa.Bits(), pb.Bits())); c != 0 {
+	if a.parsed && b.parsed {
+		if c := cmp.Or(a.prefix.Addr().Compare(b.prefix.Addr()), cmp.Compare(a.prefix.Bits(), b.prefix.Bits())); c != 0 {
 			return c
 		}
 	}
-	return cmp.Or(strings.Compare(a.IPBlock.CIDR, b.IPBlock.CIDR),
-		slices.Compare(a.IPBlock.Except, b.IPBlock.Except))
+	return cmp.Or(strings.Compare(a.cidr, b.cidr), slices.Compare(a.except, b.except))
+}
+
+// sortPeers sorts peers canonically and drops duplicates.
+func sortPeers(peers []networkingv1.NetworkPolicyPeer) []networkingv1.NetworkPolicyPeer {
+	type keyed struct {
+		k peerKey
+		p networkingv1.NetworkPolicyPeer
+	}
+	ks := make([]keyed, len(peers))
+	for i, p := range peers {
+		ks[i] = keyed{keyOfPeer(p), p}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return comparePeer(a.k, b.k) })
+	ks = slices.CompactFunc(ks, func(a, b keyed) bool { return comparePeer(a.k, b.k) == 0 })
+	out := peers[:0]
+	for _, k := range ks {
+		out = append(out, k.p)
+	}
+	return out
 }
 
 func portNumber(p networkingv1.NetworkPolicyPort) int32 {
@@ -145,8 +176,7 @@ func group(flows []flow) []rule {
 		out[i].peers = append(out[i].peers, f.peer)
 	}
 	for i := range out {
-		slices.SortFunc(out[i].peers, comparePeer)
-		out[i].peers = slices.CompactFunc(out[i].peers, func(a, b networkingv1.NetworkPolicyPeer) bool { return comparePeer(a, b) == 0 })
+		out[i].peers = sortPeers(out[i].peers)
 	}
 	slices.SortFunc(out, func(a, b rule) int { return slices.CompareFunc(a.ports, b.ports, comparePort) })
 	return out
