@@ -111,6 +111,10 @@ func gatewayHosts(hosts []string) []string {
 	return out
 }
 
+// anyHost is the scope of a source open to anyone on every host of its
+// service: the gateway routes hosts intentc does not know to it.
+const anyHost = "*"
+
 // gatewayAllowRules returns the DENY rules that keep p's restricted sources in
 // their ranges on the gateway of c: per host, requests within p's HTTP
 // conditions from outside every range p admits there. Sources of one policy
@@ -126,7 +130,11 @@ func gatewayAllowRules(p *ir.Policy, c *ir.Cluster, ports []string) ([]*apisec.R
 			continue
 		}
 		if peer.IsWorld() && len(peer.Hosts) == 0 {
-			return nil, nil
+			// Open on every host the service answers to: no rule, and a
+			// scope that conflicts with another policy's range for the
+			// same service (gatewayConflicts), which the DENY for that
+			// range would otherwise silently turn away.
+			return nil, []gatewayScope{{policy: p, peer: peer, host: anyHost}}
 		}
 		for _, h := range peer.Hosts {
 			if first[h] == nil {
@@ -210,6 +218,9 @@ func gatewayOperation(p *ir.Policy, hosts, ports []string) *apisec.Operation {
 func gatewayConflicts(scopes []gatewayScope, reported map[[3]string]bool, diags *diag.List) {
 	for j, b := range scopes {
 		for _, a := range scopes[:j] {
+			if (a.host == anyHost || b.host == anyHost) && a.policy.Service != b.policy.Service {
+				continue // the hosts of a service are the ones its routes name
+			}
 			if a.policy == b.policy || !hostsOverlap(a.host, b.host) || slices.Equal(a.ranges, b.ranges) ||
 				!overlap(a.policy.Methods, b.policy.Methods, func(x, y string) bool { return x == y }) ||
 				!overlap(a.policy.Paths, b.policy.Paths, pathsOverlap) {
@@ -220,10 +231,17 @@ func gatewayConflicts(scopes []gatewayScope, reported map[[3]string]bool, diags 
 				continue
 			}
 			reported[key] = true
+			host, aHost := b.host, a.host
+			if host == anyHost {
+				host = a.host
+			}
+			if aHost == anyHost {
+				aHost = "every host of " + a.policy.Service.Namespace + "/" + a.policy.Service.Name
+			}
 			diags.Add(diag.CodeIngressRestriction, b.peer.Pos,
 				"%s and %s admit different address ranges through the ingress gateway on host %s; the gateway sees the host, not the destination, so each one's range would shut out the other's; give them distinct hosts or the same ranges",
-				b.policy.Src.Ref(), a.policy.Src.Ref(), b.host).
-				WithRelated(a.peer.Pos, "%s names %s here", a.policy.Src.Ref(), a.host)
+				b.policy.Src.Ref(), a.policy.Src.Ref(), host).
+				WithRelated(a.peer.Pos, "%s names %s here", a.policy.Src.Ref(), aHost)
 		}
 	}
 }
