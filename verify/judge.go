@@ -154,6 +154,10 @@ type baseJudgement struct {
 	gw       l3Workload
 	gwReq    l3Req // at the ingress gateway, for an ingress source
 	k3gw     string
+	// The clusters' views and the policies that apply to the workload and
+	// the gateway, looked up once.
+	view, gwView *clusterView
+	pols, gwPols []*authzPolicy
 }
 
 // judgeBase judges a connection to a service (t.Service != nil) but for
@@ -187,7 +191,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 		inPeer = l2Peer{addr: src4, anyAddr: src4.empty(), text: sd.cluster.Name + "'s pod addresses"}
 	case pathCross:
 		if ew != nil {
-			inPeer = l2Peer{pod: &l2Pod{ns: ew.Namespace, labels: ew.Selector}, text: c.Name + "'s east-west gateway pods"}
+			inPeer = l2Peer{pod: dv.ewPod, text: c.Name + "'s east-west gateway pods"}
 		}
 	case pathAddress:
 		inPeer = l2Peer{addr: setOf(src.Addr), text: src.Addr.String()}
@@ -250,7 +254,8 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 			outD = append(outD, unknownDecisions(us)...)
 		}
 		if path == pathCross {
-			gw := l2Pod{ns: ew.Namespace, labels: ew.Selector, text: c.Name + "'s east-west gateway"}
+			gw := *dv.ewPod
+			gw.text = c.Name + "'s east-west gateway"
 			hv, hd := dv.l2Direction(a, gw, l2Peer{pod: &destPod, text: destPod.text}, false, "TCP", T, destPod.named)
 			if hv != Allowed {
 				j.l2out = and(j.l2out, hv)
@@ -384,12 +389,23 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 		j.k3 += httpKey(r3.method, r3.path, r3.host, r3.headers)
 	}
 	l3 := &j.layers[3]
-	l3.Verdict, l3.Decisions, l3.Note = a.clusters[b.c.Name].l3Eval(a, b.w, r3)
+	if a.terse {
+		l3.Verdict = b.view.l3VerdictOf(a, b.pols, b.w, r3)
+	} else {
+		l3.Verdict, l3.Decisions, l3.Note = b.view.l3EvalFull(a, b.w, r3)
+	}
 	j.l3dest, j.l3gw = l3.Verdict, NotApplicable
 	if b.src.Kind == SourceIngress {
 		greq := b.gwReq
 		greq.method, greq.path, greq.host, greq.headers = cmpOr(req.Method, "GET"), cmpOr(req.Path, "/"), cmpOr(b.src.Host, b.host), req.Headers
-		gV, gD, gN := a.clusters[b.src.Gateway.Name].l3Eval(a, b.gw, greq)
+		var gV Verdict
+		var gD []Decision
+		var gN string
+		if a.terse {
+			gV = b.gwView.l3VerdictOf(a, b.gwPols, b.gw, greq)
+		} else {
+			gV, gD, gN = b.gwView.l3EvalFull(a, b.gw, greq)
+		}
 		for i := range gD {
 			gD[i].Text = "at the ingress gateway of " + b.src.Gateway.Name + ": " + gD[i].Text
 		}
@@ -407,11 +423,15 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 func (a *Analyzer) prepareL3(b *baseJudgement, r3 l3Req) {
 	s := b.t.Service
 	b.r3, b.host = r3, s.Host()
+	b.view = a.clusters[b.c.Name]
+	b.pols, _ = b.view.applicable(a, b.w)
 	r3.http = false
 	b.k3 = b.c.Name + "|" + b.w.key + "|" + r3.viewKey()
 	if b.src.Kind == SourceIngress {
 		ig := a.model.Mesh.IngressGateway
 		b.gw = l3Workload{ns: ig.Namespace, labels: ig.Selector, td: b.src.Gateway.TrustDomain, text: "the ingress gateway of " + b.src.Gateway.Name}
+		b.gwView = a.clusters[b.src.Gateway.Name]
+		b.gwPols, _ = b.gwView.applicable(a, b.gw)
 		port := int32(80)
 		if len(ig.Ports) > 0 {
 			port = ig.Ports[0]

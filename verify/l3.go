@@ -223,8 +223,7 @@ func ipField(vals, notVals ipSet, hasVals, hasNot bool, addr ipSet) tri {
 // and is read without those fields in a DENY or CUSTOM one (Istio's
 // "Authorization for TCP traffic" task).
 func ruleMatch(r apRuleC, allow bool, req l3Req, td string) (tri, string) {
-	httpOnly := ruleHTTPOnly(r.raw)
-	if !req.http && httpOnly && allow {
+	if !req.http && r.httpOnly && allow {
 		return no, "uses HTTP-only fields on a TCP port, so Istio ignores the rule"
 	}
 	t := yes
@@ -384,6 +383,12 @@ func (v *clusterView) l3Eval(a *Analyzer, w l3Workload, req l3Req) (Verdict, []D
 // allocating: the proof asks for it millions of times on a large intent.
 func (v *clusterView) l3Verdict(a *Analyzer, w l3Workload, req l3Req) Verdict {
 	pols, _ := v.applicable(a, w)
+	return v.l3VerdictOf(a, pols, w, req)
+}
+
+// l3VerdictOf is l3Verdict with the workload's applicable policies
+// already looked up.
+func (v *clusterView) l3VerdictOf(a *Analyzer, pols []*authzPolicy, w l3Workload, req l3Req) Verdict {
 	for _, u := range v.unknownL3 {
 		if u.namespace == w.ns || u.namespace == a.root {
 			return Unknown

@@ -67,6 +67,7 @@ func (a *Analyzer) textf(format string, args ...any) string {
 type clusterView struct {
 	c        *ir.Cluster
 	nsLabels map[string]map[string]string
+	ewPod    *l2Pod // the east-west gateway's pods, with their view key
 
 	// memo of the policies that select a pod or workload
 	mu      sync.Mutex
@@ -183,10 +184,11 @@ type authzPolicy struct {
 }
 
 type apRuleC struct {
-	index int
-	line  int
-	raw   apRule
-	from  []apSourceC
+	index    int
+	line     int
+	raw      apRule
+	from     []apSourceC
+	httpOnly bool // ruleHTTPOnly(raw), asked for every request judged
 }
 
 type apSourceC struct {
@@ -273,6 +275,11 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 			peerAuthn: map[string][]*peerAuthn{}, destRules: map[string][]*destRule{},
 			virtSvcs: map[string][]*virtualService{}, svcEntry: map[string][]*serviceEntry{},
 			services: map[string]*k8sService{},
+		}
+		if ew := c.EastWest; ew != nil {
+			pod := &l2Pod{ns: ew.Namespace, labels: ew.Selector}
+			pod.viewKey()
+			a.clusters[c.Name].ewPod = pod
 		}
 	}
 	var diags diag.List
@@ -789,7 +796,7 @@ func (a *Analyzer) compileAuthz(ref *ObjRef, ns string, s *authorizationPolicySp
 	}
 	lines := seqLines(mapGet(spec, "rules"))
 	for i, r := range s.Rules {
-		rc := apRuleC{index: i, line: lineAt(lines, i), raw: r}
+		rc := apRuleC{index: i, line: lineAt(lines, i), raw: r, httpOnly: ruleHTTPOnly(r)}
 		for _, f := range r.From {
 			sc := apSourceC{}
 			var ps []netip.Prefix
