@@ -54,6 +54,9 @@ type Source struct {
 	Host string `json:"host,omitempty"`
 
 	pod *l2Pod // the calling pod as layer 2 sees it, once computed
+	// terse is the calling end as a terse analyzer sees it, once computed:
+	// the proof asks for it for every connection it judges.
+	terse *side
 }
 
 // String names the source for reports.

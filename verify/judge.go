@@ -39,6 +39,17 @@ type side struct {
 }
 
 func (a *Analyzer) sideOf(src *Source) side {
+	if !a.terse {
+		return a.sideOfUncached(src)
+	}
+	if src.terse == nil {
+		sd := a.sideOfUncached(src)
+		src.terse = &sd
+	}
+	return *src.terse
+}
+
+func (a *Analyzer) sideOfUncached(src *Source) side {
 	switch src.Kind {
 	case SourceWorkload:
 		if src.pod == nil {
@@ -386,7 +397,7 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 	j.k3 = b.k3
 	if r3.http {
 		r3.method, r3.path, r3.host, r3.headers = req.Method, req.Path, cmpOr(req.Host, b.host), req.Headers
-		j.k3 += httpKey(r3.method, r3.path, r3.host, r3.headers)
+		j.k3 = withHTTPKey(b.k3, r3.method, r3.path, r3.host, r3.headers)
 	}
 	l3 := &j.layers[3]
 	if a.terse {
@@ -409,7 +420,7 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 		for i := range gD {
 			gD[i].Text = "at the ingress gateway of " + b.src.Gateway.Name + ": " + gD[i].Text
 		}
-		j.l3gw, j.k3gw = gV, b.k3gw+httpKey(greq.method, greq.path, greq.host, greq.headers)
+		j.l3gw, j.k3gw = gV, withHTTPKey(b.k3gw, greq.method, greq.path, greq.host, greq.headers)
 		l3.Verdict = and(gV, l3.Verdict)
 		l3.Decisions = append(gD, l3.Decisions...)
 		if gN != "" {

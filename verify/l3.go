@@ -79,17 +79,18 @@ func (r l3Req) key() string {
 	b.WriteByte('|')
 	b.WriteString(strconv.Itoa(int(r.port)))
 	if r.http {
-		b.WriteString(httpKey(r.method, r.path, r.host, r.headers))
+		return withHTTPKey(b.String(), r.method, r.path, r.host, r.headers)
 	}
 	return b.String()
 }
 
-// httpKey is the part of a request's key its HTTP attributes make.
-func httpKey(method, path, host string, headers map[string]string) string {
+// withHTTPKey appends to a request's key the part its HTTP attributes
+// make, in one allocation.
+func withHTTPKey(prefix, method, path, host string, headers map[string]string) string {
 	if len(headers) > 0 {
-		return "|http|" + method + "|" + path + "|" + host + "|" + labelString(headers)
+		return prefix + "|http|" + method + "|" + path + "|" + host + "|" + labelString(headers)
 	}
-	return "|http|" + method + "|" + path + "|" + host
+	return prefix + "|http|" + method + "|" + path + "|" + host
 }
 
 func apOrder(a, b *authzPolicy) int {
@@ -302,8 +303,8 @@ func sourceMatch(s apSource, c apSourceC, req l3Req, td string) tri {
 
 func operationMatch(o apOperation, req l3Req) tri {
 	t := yes
-	port := strconv.Itoa(int(req.port))
 	if len(o.Ports)+len(o.NotPorts) > 0 {
+		port := strconv.Itoa(int(req.port))
 		t = triAnd(t, fieldIn(o.Ports, o.NotPorts, port, func(p, v string) bool { return p == v }))
 	}
 	if !req.http {

@@ -743,7 +743,7 @@ func (p *prover) intentL3(pols []*ir.Policy, src *Source, t Target, c *ir.Cluste
 			continue
 		}
 		twin := *src
-		twin.Cluster, twin.pod = x, nil
+		twin.Cluster, twin.pod, twin.terse = x, nil, nil
 		if ok, _ := intentVerdict(p.m, pols, &twin, t, c, req); ok {
 			return true
 		}
