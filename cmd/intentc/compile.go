@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -114,18 +115,29 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		return exitError{exitUsage}
 	}
 	stage(c.Context(), "policies")
-	res, ds := lint.Compile(c.Context(), compiler.Options{Paths: paths}, engine)
+	res, ds := compiler.Compile(compiler.Options{Paths: paths})
 	diags = append(diags, ds...)
-	stage(c.Context(), "compile+check")
+	stage(c.Context(), "compile")
 	if !diags.HasErrors() {
-		// The cross-layer proof reads the generated manifests back, with
-		// verify's own model of each platform, so a backend bug cannot hide
-		// behind its own assumptions.
-		diags = append(diags, verify.Prove(res.Model, res.Files)...)
-		stage(c.Context(), "prove")
+		// The OPA checks and the cross-layer proof read the same output
+		// and are independent: run side by side, each fills the cores the
+		// other leaves idle (the checks of a few large clusters, the
+		// proof's last services). The proof reads the generated manifests
+		// back, with verify's own model of each platform, so a backend bug
+		// cannot hide behind its own assumptions; as before, its findings
+		// count only when the checks pass.
+		var proof diag.List
+		var wg sync.WaitGroup
+		wg.Go(func() { proof = verify.Prove(res.Model, res.Files) })
+		diags = append(diags, engine.CheckCompiled(c.Context(), res)...)
+		wg.Wait()
+		if !diags.HasErrors() {
+			diags = append(diags, proof...)
+		}
 		if diags.HasErrors() {
 			res.Files = nil
 		}
+		stage(c.Context(), "check+prove")
 	}
 	diags = diags.Sorted()
 	rep := jsonReport{Diagnostics: diags, Output: out}
