@@ -169,6 +169,9 @@ type baseJudgement struct {
 	// the gateway, looked up once.
 	view, gwView *clusterView
 	pols, gwPols []*authzPolicy
+	// Their rules' sources matched (fromMatches): who sends does not
+	// change from request to request.
+	from, gwFrom []tri
 }
 
 // judgeBase judges a connection to a service (t.Service != nil) but for
@@ -401,7 +404,7 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 	}
 	l3 := &j.layers[3]
 	if a.terse {
-		l3.Verdict = b.view.l3VerdictOf(a, b.pols, b.w, r3)
+		l3.Verdict = b.view.l3VerdictOf(a, b.pols, b.from, b.w, r3)
 	} else {
 		l3.Verdict, l3.Decisions, l3.Note = b.view.l3EvalFull(a, b.w, r3)
 	}
@@ -413,7 +416,7 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 		var gD []Decision
 		var gN string
 		if a.terse {
-			gV = b.gwView.l3VerdictOf(a, b.gwPols, b.gw, greq)
+			gV = b.gwView.l3VerdictOf(a, b.gwPols, b.gwFrom, b.gw, greq)
 		} else {
 			gV, gD, gN = b.gwView.l3EvalFull(a, b.gw, greq)
 		}
@@ -436,6 +439,9 @@ func (a *Analyzer) prepareL3(b *baseJudgement, r3 l3Req) {
 	b.r3, b.host = r3, s.Host()
 	b.view = a.clusters[b.c.Name]
 	b.pols, _ = b.view.applicable(a, b.w)
+	if a.terse {
+		b.from = fromMatches(b.pols, r3, b.w.td)
+	}
 	r3.http = false
 	b.k3 = b.c.Name + "|" + b.w.key + "|" + r3.viewKey()
 	if b.src.Kind == SourceIngress {
@@ -451,6 +457,9 @@ func (a *Analyzer) prepareL3(b *baseJudgement, r3 l3Req) {
 		b.gwReq = l3Req{srcIP: client, remoteIP: client, port: port}
 		b.k3gw = "gw|" + b.src.Gateway.Name + "|" + b.gwReq.key()
 		b.gwReq.http = true
+		if a.terse {
+			b.gwFrom = fromMatches(b.gwPols, b.gwReq, b.gw.td)
+		}
 	}
 }
 

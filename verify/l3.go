@@ -227,13 +227,31 @@ func ruleMatch(r apRuleC, allow bool, req l3Req, td string) (tri, string) {
 	if !req.http && r.httpOnly && allow {
 		return no, "uses HTTP-only fields on a TCP port, so Istio ignores the rule"
 	}
-	t := yes
-	if len(r.raw.From) > 0 {
-		ft := no
-		for i, f := range r.raw.From {
-			ft = max(ft, sourceMatch(f.Source, r.from[i], req, td))
-		}
-		t = triAnd(t, ft)
+	return ruleMatchFrom(r, allow, req, td, fromMatch(r, req, td)), ""
+}
+
+// fromMatch matches a rule's sources. It looks only at who sends (the
+// principal and the addresses), so the proof matches it once per source
+// and not once per request.
+func fromMatch(r apRuleC, req l3Req, td string) tri {
+	if len(r.raw.From) == 0 {
+		return yes
+	}
+	ft := no
+	for i, f := range r.raw.From {
+		ft = max(ft, sourceMatch(f.Source, r.from[i], req, td))
+	}
+	return ft
+}
+
+// ruleMatchFrom is ruleMatch with the rule's sources already matched.
+func ruleMatchFrom(r apRuleC, allow bool, req l3Req, td string, from tri) tri {
+	if !req.http && r.httpOnly && allow {
+		return no
+	}
+	t := from
+	if t == no {
+		return no
 	}
 	if len(r.raw.To) > 0 {
 		tt := no
@@ -245,7 +263,7 @@ func ruleMatch(r apRuleC, allow bool, req l3Req, td string) (tri, string) {
 	for _, c := range r.raw.When {
 		t = triAnd(t, conditionMatch(c, req, td))
 	}
-	return t, ""
+	return t
 }
 
 func ruleHTTPOnly(r apRule) bool {
@@ -384,21 +402,41 @@ func (v *clusterView) l3Eval(a *Analyzer, w l3Workload, req l3Req) (Verdict, []D
 // allocating: the proof asks for it millions of times on a large intent.
 func (v *clusterView) l3Verdict(a *Analyzer, w l3Workload, req l3Req) Verdict {
 	pols, _ := v.applicable(a, w)
-	return v.l3VerdictOf(a, pols, w, req)
+	return v.l3VerdictOf(a, pols, nil, w, req)
+}
+
+// fromMatches matches the sources of every rule of pols, in order, for
+// l3VerdictOf.
+func fromMatches(pols []*authzPolicy, req l3Req, td string) []tri {
+	var out []tri
+	for _, p := range pols {
+		for i := range p.rules {
+			out = append(out, fromMatch(p.rules[i], req, td))
+		}
+	}
+	return out
 }
 
 // l3VerdictOf is l3Verdict with the workload's applicable policies
-// already looked up.
-func (v *clusterView) l3VerdictOf(a *Analyzer, pols []*authzPolicy, w l3Workload, req l3Req) Verdict {
+// already looked up and, unless from is nil, their rules' sources
+// already matched (fromMatches).
+func (v *clusterView) l3VerdictOf(a *Analyzer, pols []*authzPolicy, from []tri, w l3Workload, req l3Req) Verdict {
 	for _, u := range v.unknownL3 {
 		if u.namespace == w.ns || u.namespace == a.root {
 			return Unknown
 		}
 	}
+	off := 0 // where the policy's rules start in from
 	match := func(p *authzPolicy) tri {
 		best := no
 		for i := range p.rules {
-			if t, _ := ruleMatch(p.rules[i], p.action == "ALLOW", req, w.td); t > best {
+			var f tri
+			if from != nil {
+				f = from[off+i]
+			} else {
+				f = fromMatch(p.rules[i], req, w.td)
+			}
+			if t := ruleMatchFrom(p.rules[i], p.action == "ALLOW", req, w.td, f); t > best {
 				if best = t; t == yes {
 					break
 				}
@@ -407,7 +445,10 @@ func (v *clusterView) l3VerdictOf(a *Analyzer, pols []*authzPolicy, w l3Workload
 		return best
 	}
 	var custom, denyMaybe, anyAllow, allowYes, allowMaybe bool
-	for _, p := range pols {
+	for k, p := range pols {
+		if k > 0 {
+			off += len(pols[k-1].rules)
+		}
 		if p.dryRun {
 			continue
 		}
