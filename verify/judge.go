@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -284,8 +283,8 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 	w := l3Workload{ns: s.Namespace, labels: s.Selector, td: c.TrustDomain, text: "the workload of " + s.Namespace + "/" + s.Name, key: destPod.key}
 	b.sd, b.path, b.w = sd, path, w
 	if sidecarPorts[T] && !portDeclared(s, T) {
-		j.layers[3].Note = fmt.Sprintf("port %d is excluded from the sidecar's inbound capture: no AuthorizationPolicy sees it", T)
-		j.layers[4].Note = fmt.Sprintf("port %d is excluded from the sidecar's inbound capture: no PeerAuthentication applies", T)
+		j.layers[3].Note = a.textf("port %d is excluded from the sidecar's inbound capture: no AuthorizationPolicy sees it", T)
+		j.layers[4].Note = a.textf("port %d is excluded from the sidecar's inbound capture: no PeerAuthentication applies", T)
 		j.k3, j.k4 = "sidecar-port", "sidecar-port"
 		j.l3dest, j.l3gw = NotApplicable, NotApplicable
 		b.complete = true
