@@ -24,6 +24,7 @@ type compileFlags struct {
 	format   string
 	policies []string
 	data     []string
+	prove    bool
 }
 
 func newCompileCmd() *cobra.Command {
@@ -40,10 +41,12 @@ checks it, and writes the manifests to the output directory:
 Without PATH, the intent directories and output directory come from the
 nearest .intentc.yaml (searched from the current directory upwards). Every
 generated object is checked with the built-in OPA rules (and the project's and
---policy's own); an error finding fails the compile. Output is written
-atomically: on any error nothing is written. Files a previous run
-generated and no longer wanted are removed; files intentc did not write are
-never touched.
+--policy's own), and the output is read back and proven to agree with the
+intent layer by layer (the cross-layer proof, docs/explain.md; --prove=false
+skips it, for a fleet so large that it is proven in a job of its own). An
+error finding fails the compile. Output is written atomically: on any error
+nothing is written. Files a previous run generated and no longer wanted are
+removed; files intentc did not write are never touched.
 
 With --check nothing is written: the command exits 1 and lists the
 differences when DIR is not what the intent compiles to.
@@ -68,6 +71,7 @@ differences when DIR is not what the intent compiles to.
 	cmd.Flags().StringVar(&f.format, "format", "text", "findings format: text or json")
 	cmd.Flags().StringArrayVar(&f.policies, "policy", nil, "extra Rego policy directory, conftest-style (repeatable; adds to the project's policies)")
 	cmd.Flags().StringArrayVar(&f.data, "data", nil, "JSON or YAML data file for the policies (repeatable)")
+	cmd.Flags().BoolVar(&f.prove, "prove", true, "prove the output against the intent across the four security layers")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagDirname("output")
 	return cmd
@@ -128,7 +132,9 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		// count only when the checks pass.
 		var proof diag.List
 		var wg sync.WaitGroup
-		wg.Go(func() { proof = verify.Prove(res.Model, res.Files) })
+		if f.prove {
+			wg.Go(func() { proof = verify.Prove(res.Model, res.Files) })
+		}
 		diags = append(diags, engine.CheckCompiled(c.Context(), res)...)
 		wg.Wait()
 		if !diags.HasErrors() {
@@ -137,7 +143,7 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		if diags.HasErrors() {
 			res.Files = nil
 		}
-		stage(c.Context(), "check+prove")
+		stage(c.Context(), "check")
 	}
 	diags = diags.Sorted()
 	rep := jsonReport{Diagnostics: diags, Output: out}

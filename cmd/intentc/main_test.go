@@ -467,3 +467,43 @@ func TestCompileRefusesForeignFileInTheWay(t *testing.T) {
 		t.Errorf("output directory now holds %v", slices.Sorted(maps.Keys(got)))
 	}
 }
+
+// The cross-layer proof runs by default: the example's legacy-export deny
+// is one no layer can tell apart (IC5003, a warning). --prove=false skips
+// the proof and nothing else: the same files are written.
+func TestCompileProve(t *testing.T) {
+	compile := func(args ...string) (codes []string, files []string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "out")
+		code, stdout, stderr := intentc(t, append([]string{"compile", example, "-o", out, "--format", "json"}, args...)...)
+		if code != 0 || stderr != "" {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		var rep struct {
+			Diagnostics []struct {
+				Code string `json:"code"`
+			} `json:"diagnostics"`
+			Files []string `json:"files"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, stdout)
+		}
+		for _, d := range rep.Diagnostics {
+			codes = append(codes, d.Code)
+		}
+		return codes, rep.Files
+	}
+	proven, files := compile()
+	if !slices.Contains(proven, "IC5003") {
+		t.Errorf("compile of the example reports %v, want the proof's IC5003 among them", proven)
+	}
+	unproven, filesUnproven := compile("--prove=false")
+	for _, c := range unproven {
+		if strings.HasPrefix(c, "IC5") {
+			t.Errorf("--prove=false reports %s, a finding of the proof", c)
+		}
+	}
+	if !slices.Equal(files, filesUnproven) {
+		t.Errorf("--prove=false writes %v, the proven compile %v", filesUnproven, files)
+	}
+}
