@@ -53,7 +53,7 @@ func TestShape(t *testing.T) {
 	}
 	for _, sub := range []string{
 		"platform: openstack", "platform: kubernetes", "platform: openshift",
-		"network: net-4", "trustDomain: cloud.example.com", "provider: amphora", "provider: ovn",
+		"network: net-4", "trustDomain: cluster-19.example.com", "provider: amphora", "provider: ovn",
 		"{service: ", "{namespace: batch-", "{workload: ", "via: direct", "via: ingressGateway",
 		"action: deny", "kind: ExternalService", "split: locality", "x-canary", "methods: [GET, POST]",
 		"mtls: permissive",
