@@ -109,12 +109,14 @@ type job struct {
 	combine bool
 }
 
-// run checks files in two parallel phases. First each file is parsed
-// (converted once to the Rego value every query then uses) and each of its
-// objects evaluated; then each cluster's bundle, and the combined input of
-// the user bundle rules. Both phases run on GOMAXPROCS workers; results land
-// in slices indexed by file or job, so the output does not depend on
-// scheduling, and the list is sorted at the end.
+// run checks files on GOMAXPROCS workers. Each file is parsed (converted
+// once to the Rego value every query then uses) and each of its objects
+// evaluated; with bundles, every file is parsed first, and then each
+// cluster's bundle and the combined input of the user bundle rules are
+// evaluated alongside the objects (bundles first: they are the longest
+// evaluations, and a cluster's bundle no longer waits for every object of
+// the others). Results land in slices indexed by file or job, so the
+// output does not depend on scheduling, and the list is sorted at the end.
 func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, bundles bool) diag.List {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -124,6 +126,7 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 		return l
 	}
 	objs := make([][]*object, len(files))
+	sums := make([][sha256.Size]byte, len(files))
 	results := make([]diag.List, len(files))
 	// A compile writes many objects more than once, byte for byte (the
 	// same VirtualService in every cluster that calls the service, the
@@ -135,33 +138,27 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 	if len(e.user) == 0 {
 		memo = &evalMemo{}
 	}
-	e.parallel(ctx, t, len(files), results, func(txn storage.Transaction, i int) diag.List {
-		var diags diag.List
-		objs[i], diags = parseSource(files[i])
-		for _, o := range objs[i] {
-			q := e.queryFor(o)
-			switch {
-			case q == nil:
-			case memo != nil && files[i].json != nil && len(objs[i]) == 1:
-				rs, err := memo.eval(ctx, txn, q, o.value, files[i].json)
-				diags = append(diags, e.findings(t, job{obj: o}, policies.ScopeObject, e.user, rs, err)...)
-			default:
-				diags = append(diags, e.eval(ctx, txn, t, *q, job{obj: o})...)
-			}
-			if !bundles || !e.bundleKinds[o.kind] && e.combine == nil {
-				// No bundle reads it: let the value go now (at scale the
-				// values are most of the memory a check holds).
-				o.value, o.node = nil, nil
-			}
+	// Such copies also share one value: converted once, held once.
+	values := &valueCache{}
+	parse := func(i int) diag.List {
+		if files[i].json != nil {
+			sums[i] = sha256.Sum256(files[i].json)
 		}
+		var diags diag.List
+		objs[i], diags = parseShared(files[i], values, sums[i])
 		return diags
-	})
+	}
 
 	if !bundles {
+		e.parallel(ctx, t, len(files), results, func(txn storage.Transaction, i int) diag.List {
+			return append(parse(i), e.evalFile(ctx, txn, t, files[i], objs[i], sums[i], memo, func(*object) bool { return false })...)
+		})
 		var out diag.List
 		out.Append(results...)
 		return out.Sorted()
 	}
+
+	e.parallel(ctx, t, len(files), results, func(_ storage.Transaction, i int) diag.List { return parse(i) })
 	byCluster := map[string][]*object{}
 	var all []*object
 	for _, os := range objs {
@@ -179,9 +176,16 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 	if e.combine != nil && len(all) > 0 {
 		jobs = append(jobs, job{members: all, combine: true})
 	}
-	bundleResults := make([]diag.List, len(jobs))
-	e.parallel(ctx, t, len(jobs), bundleResults, func(txn storage.Transaction, i int) diag.List {
-		if jobs[i].combine {
+	evals := make([]diag.List, len(jobs)+len(files))
+	// The bundles read the values of their kinds; the combined input
+	// reads every value.
+	keep := func(o *object) bool { return e.combine != nil || e.bundleKinds[o.kind] }
+	e.parallel(ctx, t, len(evals), evals, func(txn storage.Transaction, i int) diag.List {
+		switch {
+		case i >= len(jobs):
+			i -= len(jobs)
+			return e.evalFile(ctx, txn, t, files[i], objs[i], sums[i], memo, keep)
+		case jobs[i].combine:
 			return e.eval(ctx, txn, t, *e.combine, jobs[i])
 		}
 		return e.eval(ctx, txn, t, *e.bundle, jobs[i])
@@ -189,11 +193,34 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 
 	var out diag.List
 	out.Append(results...)
-	out.Append(bundleResults...)
+	out.Append(evals...)
 	if err := ctx.Err(); err != nil {
 		out.Add(diag.CodePolicyEvalError, t.combinedPos, "policy checks interrupted: %v", err)
 	}
 	return out.Sorted()
+}
+
+// evalFile evaluates the per-object rules on a file's objects, whose
+// compiler JSON (if any) has the digest sum. Then it drops the values no
+// other evaluation reads, those keep does not hold (at scale the values
+// are most of the memory a check holds).
+func (e *Engine) evalFile(ctx context.Context, txn storage.Transaction, t *target, f source, objs []*object, sum [sha256.Size]byte, memo *evalMemo, keep func(*object) bool) diag.List {
+	var diags diag.List
+	for _, o := range objs {
+		q := e.queryFor(o)
+		switch {
+		case q == nil:
+		case memo != nil && f.json != nil && len(objs) == 1:
+			rs, err := memo.eval(ctx, txn, q, o.value, sum)
+			diags = append(diags, e.findings(t, job{obj: o}, policies.ScopeObject, e.user, rs, err)...)
+		default:
+			diags = append(diags, e.eval(ctx, txn, t, *q, job{obj: o})...)
+		}
+		if !keep(o) {
+			o.value, o.node = nil, nil
+		}
+	}
+	return diags
 }
 
 // parallel runs f(0..n-1) on GOMAXPROCS workers, each with its own read
@@ -229,13 +256,53 @@ func (e *Engine) parallel(ctx context.Context, t *target, n int, results []diag.
 	wg.Wait()
 }
 
+// valueCache holds the values built from the compiler's JSON by the
+// content's digest, so that copies of an object share one value, and the
+// interners of one check (the values they share live as long as it does).
+type valueCache struct {
+	values    sync.Map // [sha256.Size]byte → *valueEntry
+	interners sync.Pool
+}
+
+type valueEntry struct {
+	once  sync.Once
+	value ast.Value
+	err   error
+}
+
+// parseShared is parseSource, taking the value of a compiled object from
+// values when a copy of it (the same JSON, whose digest is sum) was read.
+func parseShared(s source, values *valueCache, sum [sha256.Size]byte) ([]*object, diag.List) {
+	if s.json == nil || s.handWritten {
+		return parseSource(s)
+	}
+	v, _ := values.values.LoadOrStore(sum, &valueEntry{})
+	ent := v.(*valueEntry)
+	ent.once.Do(func() {
+		in, _ := values.interners.Get().(*interner)
+		if in == nil {
+			in = newInterner()
+			in.shareValues = true
+		}
+		ent.value, ent.err = valueFromJSON(s.json, in)
+		values.interners.Put(in)
+	})
+	if ent.err != nil {
+		return parseSource(source{path: s.path, cluster: s.cluster, data: s.data, generated: s.generated})
+	}
+	return []*object{newObject(s.path, s.cluster, ent.value, nil, s.generated || tagged(ent.value))}, nil
+}
+
+func jsonValue(data []byte) (ast.Value, error) {
+	in := internPool.Get().(*interner)
+	defer internPool.Put(in)
+	return valueFromJSON(data, in)
+}
+
 // parseSource reads a file's documents as objects.
 func parseSource(s source) ([]*object, diag.List) {
 	if s.json != nil && !s.handWritten {
-		in := internPool.Get().(*interner)
-		v, err := valueFromJSON(s.json, in)
-		internPool.Put(in)
-		if err == nil {
+		if v, err := jsonValue(s.json); err == nil {
 			return []*object{newObject(s.path, s.cluster, v, nil, s.generated || tagged(v))}, nil
 		}
 	}
@@ -286,7 +353,7 @@ func (e *Engine) eval(ctx context.Context, txn storage.Transaction, t *target, p
 	default:
 		input, scope = bundleInput(j.cluster, j.members), policies.ScopeBundle
 	}
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTransaction(txn))
+	rs, err := evalQuery(ctx, &pq, input, rego.EvalTransaction(txn))
 	return e.findings(t, j, scope, user, rs, err)
 }
 
@@ -307,13 +374,13 @@ type memoEntry struct {
 	err  error
 }
 
-// eval evaluates q on input, whose compact JSON is content, or returns
-// what an object with the same content gave.
-func (m *evalMemo) eval(ctx context.Context, txn storage.Transaction, q *rego.PreparedEvalQuery, input ast.Value, content []byte) (rego.ResultSet, error) {
-	v, _ := m.results.LoadOrStore(memoKey{q, sha256.Sum256(content)}, &memoEntry{})
+// eval evaluates q on input, whose compact JSON has the digest sum, or
+// returns what an object with the same content gave.
+func (m *evalMemo) eval(ctx context.Context, txn storage.Transaction, q *rego.PreparedEvalQuery, input ast.Value, sum [sha256.Size]byte) (rego.ResultSet, error) {
+	v, _ := m.results.LoadOrStore(memoKey{q, sum}, &memoEntry{})
 	ent := v.(*memoEntry)
 	ent.once.Do(func() {
-		ent.rs, ent.err = q.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTransaction(txn))
+		ent.rs, ent.err = evalQuery(ctx, q, input, rego.EvalTransaction(txn))
 	})
 	return ent.rs, ent.err
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -193,10 +194,17 @@ func toAny(ss []string) []any {
 // the YAML path normalises them (integers that fit 64 bits, other numbers
 // as float64), and anything else about a number is an error, on which the
 // caller reads the YAML instead. Object keys and short strings repeat
-// across objects (field names, kinds, namespaces, the digest): their terms
-// are shared through in, which the evaluator never modifies.
+// across objects (field names, kinds, namespaces, the digest), and so do
+// small objects and lists (labels, selectors, ports, peers): their terms
+// are shared through in, which the evaluator never modifies. Sharing them
+// is most of what keeps the values of a large compile small, and the
+// garbage collector's work with them.
 func valueFromJSON(data []byte, in *interner) (ast.Value, error) {
-	p := jsonReader{data: data, in: in}
+	p := jsonReader{data: data, in: in, spans: in.spans[:0], items: in.items[:0], elems: in.elems[:0]}
+	defer func() { in.spans, in.items, in.elems = p.spans[:0], p.items[:0], p.elems[:0] }()
+	if !p.scan() {
+		return nil, errJSON
+	}
 	t, err := p.value(0)
 	if err != nil {
 		return nil, err
@@ -209,13 +217,25 @@ func valueFromJSON(data []byte, in *interner) (ast.Value, error) {
 
 var errJSON = errors.New("not the compiler's compact JSON")
 
-// interner shares the terms of repeated strings. It is not safe for
-// concurrent use: each worker takes one from internPool.
+// interner shares the terms of repeated strings and small values, and
+// holds a reader's scratch space. It is not safe for concurrent use: each
+// worker takes one from a pool.
 type interner struct {
 	terms map[string]*ast.Term
+	// values are the small objects and lists read, by their JSON, when
+	// shareValues (an interner of one check: those of the pool, which
+	// outlives checks, keep strings only).
+	values      map[string]*ast.Term
+	shareValues bool
+
+	spans []span
+	items [][2]*ast.Term
+	elems []*ast.Term
 }
 
-var internPool = sync.Pool{New: func() any { return &interner{terms: map[string]*ast.Term{}} }}
+var internPool = sync.Pool{New: func() any { return newInterner() }}
+
+func newInterner() *interner { return &interner{terms: map[string]*ast.Term{}} }
 
 func (in *interner) term(b []byte) *ast.Term {
 	if len(b) > 64 {
@@ -231,12 +251,75 @@ func (in *interner) term(b []byte) *ast.Term {
 	return t
 }
 
+// Objects and lists of at most maxShared bytes of JSON are shared: larger
+// ones rarely repeat whole.
+const maxShared = 512
+
+func (in *interner) value(b []byte) *ast.Term {
+	return in.values[string(b)]
+}
+
+func (in *interner) keep(b []byte, t *ast.Term) {
+	if !in.shareValues {
+		return
+	}
+	if in.values == nil {
+		in.values = map[string]*ast.Term{}
+	}
+	if len(in.values) < 1<<15 {
+		// The key is the JSON itself, not a copy: the compile's files
+		// outlive the check, and so this interner, and nothing writes to
+		// them meanwhile.
+		in.values[unsafe.String(&b[0], len(b))] = t
+	}
+}
+
 // jsonReader reads what manifest writes: compact JSON, no whitespace,
 // strings escaped only where JSON requires it.
 type jsonReader struct {
 	data []byte
 	i    int
 	in   *interner
+	// spans has, for each object and list in the order they open, where
+	// it closes; k is the next one's.
+	spans []span
+	k     int
+	// items and elems are stacks of the members read so far of the
+	// objects and lists being read.
+	items [][2]*ast.Term
+	elems []*ast.Term
+}
+
+// span is where an object or list closes, and the index in spans of the
+// first one after it.
+type span struct{ end, next int }
+
+// scan finds the spans, so that an object or list can be looked up by its
+// JSON before it is read. It fails on unbalanced input (which value
+// rejects too).
+func (p *jsonReader) scan() bool {
+	var open []int
+	for i := 0; i < len(p.data); i++ {
+		switch p.data[i] {
+		case '"':
+			for i++; i < len(p.data) && p.data[i] != '"'; i++ {
+				if p.data[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			open = append(open, len(p.spans))
+			p.spans = append(p.spans, span{})
+		case '}', ']':
+			if len(open) == 0 {
+				return false
+			}
+			k := open[len(open)-1]
+			open = open[:len(open)-1]
+			p.spans[k] = span{end: i, next: len(p.spans)}
+		}
+	}
+	return len(open) == 0
 }
 
 func (p *jsonReader) value(depth int) (*ast.Term, error) {
@@ -244,64 +327,31 @@ func (p *jsonReader) value(depth int) (*ast.Term, error) {
 		return nil, errJSON
 	}
 	switch c := p.data[p.i]; {
-	case c == '{':
-		p.i++
-		var items [][2]*ast.Term
-		if p.i < len(p.data) && p.data[p.i] == '}' {
-			p.i++
-			return ast.NewTerm(ast.NewObject()), nil
+	case c == '{' || c == '[':
+		if p.k >= len(p.spans) {
+			return nil, errJSON
 		}
-		for {
-			k, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			if p.i >= len(p.data) || p.data[p.i] != ':' {
-				return nil, errJSON
-			}
-			p.i++
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, [2]*ast.Term{k, v})
-			if p.i >= len(p.data) {
-				return nil, errJSON
-			}
-			p.i++
-			switch p.data[p.i-1] {
-			case '}':
-				return ast.NewTerm(ast.NewObject(items...)), nil
-			case ',':
-			default:
-				return nil, errJSON
+		sp := p.spans[p.k]
+		raw := p.data[p.i : sp.end+1]
+		shared := len(raw) <= maxShared
+		if shared {
+			if t := p.in.value(raw); t != nil {
+				p.i, p.k = sp.end+1, sp.next
+				return t, nil
 			}
 		}
-	case c == '[':
-		p.i++
-		var elems []*ast.Term
-		if p.i < len(p.data) && p.data[p.i] == ']' {
-			p.i++
-			return ast.NewTerm(ast.NewArray()), nil
+		p.k++
+		var t *ast.Term
+		var err error
+		if c == '{' {
+			t, err = p.object(depth)
+		} else {
+			t, err = p.array(depth)
 		}
-		for {
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			elems = append(elems, v)
-			if p.i >= len(p.data) {
-				return nil, errJSON
-			}
-			p.i++
-			switch p.data[p.i-1] {
-			case ']':
-				return ast.NewTerm(ast.NewArray(elems...)), nil
-			case ',':
-			default:
-				return nil, errJSON
-			}
+		if err == nil && shared {
+			p.in.keep(raw, t)
 		}
+		return t, err
 	case c == '"':
 		return p.str()
 	case bytes.HasPrefix(p.data[p.i:], []byte("true")):
@@ -321,6 +371,72 @@ func (p *jsonReader) value(depth int) (*ast.Term, error) {
 		return number(string(p.data[start:p.i]))
 	}
 	return nil, errJSON
+}
+
+func (p *jsonReader) object(depth int) (*ast.Term, error) {
+	p.i++
+	if p.i < len(p.data) && p.data[p.i] == '}' {
+		p.i++
+		return ast.NewTerm(ast.NewObject()), nil
+	}
+	base := len(p.items)
+	defer func() { p.items = p.items[:base] }()
+	for {
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		if p.i >= len(p.data) || p.data[p.i] != ':' {
+			return nil, errJSON
+		}
+		p.i++
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		p.items = append(p.items, [2]*ast.Term{k, v})
+		if p.i >= len(p.data) {
+			return nil, errJSON
+		}
+		p.i++
+		switch p.data[p.i-1] {
+		case '}':
+			// NewObject copies the items: the stack is reused.
+			return ast.NewTerm(ast.NewObject(p.items[base:]...)), nil
+		case ',':
+		default:
+			return nil, errJSON
+		}
+	}
+}
+
+func (p *jsonReader) array(depth int) (*ast.Term, error) {
+	p.i++
+	if p.i < len(p.data) && p.data[p.i] == ']' {
+		p.i++
+		return ast.NewTerm(ast.NewArray()), nil
+	}
+	base := len(p.elems)
+	defer func() { p.elems = p.elems[:base] }()
+	for {
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		p.elems = append(p.elems, v)
+		if p.i >= len(p.data) {
+			return nil, errJSON
+		}
+		p.i++
+		switch p.data[p.i-1] {
+		case ']':
+			// NewArray keeps its slice: a copy of the stack's.
+			return ast.NewTerm(ast.NewArray(slices.Clone(p.elems[base:])...)), nil
+		case ',':
+		default:
+			return nil, errJSON
+		}
+	}
 }
 
 // number is a JSON number as toValue reads the same text from YAML.

@@ -131,7 +131,7 @@ func New(opts Options) (*Engine, diag.List) {
 	if m, ok := data["intentc"].(map[string]any); ok {
 		e.userMesh = m["mesh"]
 	}
-	e.store = inmem.NewFromObject(data)
+	e.store = inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
 	e.meshHash = hashOf(e.userMesh)
 
 	// Each query is prepared once, here. An object evaluates one query:

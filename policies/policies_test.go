@@ -127,3 +127,35 @@ func TestDocsMatchMetadata(t *testing.T) {
 		t.Errorf("docs/policies.md is stale; run go test ./policies -update (-want +got):\n%s", diff)
 	}
 }
+
+// TestBundleIndexes holds lib/bundle.rego to its indexes: the objects by
+// kind, host and namespace are grouped by comprehensions OPA indexes (one
+// pass for every key). Written another way (a multi-value rule, a
+// comprehension OPA cannot index), an index is still right but costs a
+// pass per key or per member, and a check becomes quadratic in the size of
+// a cluster, which no other test notices.
+func TestBundleIndexes(t *testing.T) {
+	mods, _, err := Load(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var debug strings.Builder
+	c := ast.NewCompiler().WithDebug(&debug)
+	if c.Compile(mods); c.Failed() {
+		t.Fatal(c.Errors)
+	}
+	keys := map[string]int{}
+	for _, line := range strings.Split(debug.String(), "\n") {
+		if _, rest, ok := strings.Cut(line, "lib/bundle.rego:"); ok {
+			if _, k, ok := strings.Cut(rest, "comprehension index: built with keys: "); ok {
+				keys[k]++
+			}
+		}
+	}
+	// by kind; DestinationRules and VirtualServices by host; policies by
+	// namespace.
+	want := map[string]int{"[kind]": 1, "[host]": 2, "[ns]": 2}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("indexed comprehensions in lib/bundle.rego (-want +got):\n%s", diff)
+	}
+}

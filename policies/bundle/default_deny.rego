@@ -61,9 +61,9 @@ mesh_source := [s] if {
 	is_string(s)
 } else := []
 
-aps(ns) := [bundle.obj(i) | some i in bundle.aps_in(ns)]
+aps(ns) := [ap | some [_, ap] in bundle.aps_in(ns)]
 
-nps(ns) := [bundle.obj(i) | some i in bundle.nps_in(ns)]
+nps(ns) := [np | some [_, np] in bundle.nps_in(ns)]
 
 allow_nothing(ns) if {
 	some ap in aps(ns)
@@ -96,8 +96,7 @@ denies(np, dir) if {
 # in ns: one finding per namespace, not one per such policy.
 egress_denier(ns) := k if {
 	deniers := [[np.metadata.name, i] |
-		some i in bundle.nps_in(ns)
-		np := bundle.obj(i)
+		some [i, np] in bundle.nps_in(ns)
 		denies(np, "Egress")
 	]
 	count(deniers) > 0

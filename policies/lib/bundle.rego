@@ -6,20 +6,25 @@ package intentc.lib.bundle
 
 import data.intentc.lib
 
-# objects_of returns [index, object] for each bundle object of a kind.
-objects_of(group, kind) := [[i, o.object] |
-	some i, o in input.objects
-	o.object.kind == kind # cheap, before the call
-	lib.is_kind(o.object, group, kind)
+# The objects of each kind the rules read, as [index, object] in input
+# order. The inner comprehension is indexed on kind (OPA's comprehension
+# indexing: evaluated once, grouping every object by kind), so the four
+# kinds cost one pass over the bundle, not one each. The API group is
+# lib.is_kind's test, inline: a group has no "/", so the apiVersion starts
+# with the group and a "/" exactly when what precedes its first "/" is
+# the group.
+of_kind := [l |
+	some kind in ["VirtualService", "DestinationRule", "AuthorizationPolicy", "NetworkPolicy"]
+	l := [[i, o.object] | some i, o in input.objects; kind = o.object.kind]
 ]
 
-virtual_services := objects_of("networking.istio.io", "VirtualService")
+virtual_services := [x | some x in of_kind[0]; startswith(x[1].apiVersion, "networking.istio.io/")]
 
-destination_rules := objects_of("networking.istio.io", "DestinationRule")
+destination_rules := [x | some x in of_kind[1]; startswith(x[1].apiVersion, "networking.istio.io/")]
 
-authorization_policies := objects_of("security.istio.io", "AuthorizationPolicy")
+authorization_policies := [x | some x in of_kind[2]; startswith(x[1].apiVersion, "security.istio.io/")]
 
-network_policies := objects_of("networking.k8s.io", "NetworkPolicy")
+network_policies := [x | some x in of_kind[3]; startswith(x[1].apiVersion, "networking.k8s.io/")]
 
 # obj is the bundle object at index i.
 obj(i) := input.objects[i].object
@@ -27,19 +32,35 @@ obj(i) := input.objects[i].object
 # dr_host is a DestinationRule's host, expanded.
 dr_host(dr) := lib.fqdn(dr.spec.host, dr.metadata.namespace)
 
+# Each index below is an object comprehension over its distinct keys whose
+# members come from a comprehension indexed on the key: OPA evaluates that
+# one once, grouping every pair by key, so an index costs one pass. (A
+# multi-value rule, index[k] contains v, checks each new member against
+# every earlier one: quadratic in the size of the cluster.)
+
 # dr_by_host: expanded host → indexes of the DestinationRules for it.
-dr_by_host[host] contains i if {
-	some [i, dr] in destination_rules
-	host := dr_host(dr)
+dr_by_host := {host: ks |
+	some host in {h | some [h, _] in dr_hosts}
+	ks := {i | some p in dr_hosts; host = p[0]; i := p[1]}
 }
 
+dr_hosts := [[host, i] |
+	some [i, dr] in destination_rules
+	host := dr_host(dr)
+]
+
 # vs_by_host: expanded host → indexes of the mesh VirtualServices naming it.
-vs_by_host[host] contains i if {
+vs_by_host := {host: ks |
+	some host in {h | some [h, _] in vs_hosts}
+	ks := {i | some p in vs_hosts; host = p[0]; i := p[1]}
+}
+
+vs_hosts := [[host, i] |
 	some [i, vs] in virtual_services
 	mesh_bound(vs)
 	some h in vs.spec.hosts
 	host := lib.fqdn(h, vs.metadata.namespace)
-}
+]
 
 # mesh_bound holds for a VirtualService that applies to sidecars (no
 # gateways, or the mesh gateway among them).
@@ -47,24 +68,22 @@ mesh_bound(vs) if not lib.has_items(object.get(vs, "spec", {}), "gateways")
 
 mesh_bound(vs) if "mesh" in vs.spec.gateways
 
-# Look-ups read the whole index first: OPA caches a document it evaluated
-# in full, while a look-up by key into a multi-value rule re-evaluates the
-# rule for that key, which here is a scan of every object.
-drs_for(host) := idx[host] if idx := dr_by_host
+drs_for(host) := dr_by_host[host]
 
-aps_in(ns) := idx[ns] if idx := authorization_policies_in
+aps_in(ns) := authorization_policies_in[ns]
 
-nps_in(ns) := idx[ns] if idx := network_policies_in
+nps_in(ns) := network_policies_in[ns]
 
-# by namespace: indexes of the AuthorizationPolicies and NetworkPolicies.
-authorization_policies_in[ns] contains i if {
-	some [i, ap] in authorization_policies
-	ns := ap.metadata.namespace
+# by namespace: [index, object] of the AuthorizationPolicies and
+# NetworkPolicies, in input order.
+authorization_policies_in := {ns: l |
+	some ns in {ap.metadata.namespace | some [_, ap] in authorization_policies}
+	l := [[i, ap] | some [i, ap] in authorization_policies; ns = ap.metadata.namespace]
 }
 
-network_policies_in[ns] contains i if {
-	some [i, np] in network_policies
-	ns := np.metadata.namespace
+network_policies_in := {ns: l |
+	some ns in {np.metadata.namespace | some [_, np] in network_policies}
+	l := [[i, np] | some [i, np] in network_policies; ns = np.metadata.namespace]
 }
 
 # managed_namespaces are the namespaces intentc manages in this cluster

@@ -7,9 +7,18 @@ package intentc.lib
 # The version is not checked: v1beta1 and v1 objects mean the same here.
 is_kind(obj, group, kind) if {
 	obj.kind == kind
-	api_group(obj.apiVersion) == group
+	contains(obj.apiVersion, "/")
+	split(obj.apiVersion, "/")[0] == group
 }
 
+is_kind(obj, "", kind) if {
+	obj.kind == kind
+	api_group(obj.apiVersion) == ""
+}
+
+# api_group is the API group of an apiVersion. (is_kind has it inline: a
+# function call costs more than the check, and is_kind runs for every rule
+# on every object.)
 api_group(v) := split(v, "/")[0] if contains(v, "/")
 
 api_group(v) := "" if {

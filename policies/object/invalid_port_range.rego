@@ -84,6 +84,7 @@ icmp_value(v) if {
 # --- NetworkPolicy ---
 
 deny contains finding if {
+	input.kind == "NetworkPolicy" # first: OPA's rule index skips the body for other kinds
 	lib.is_kind(input, "networking.k8s.io", "NetworkPolicy")
 	some dir in ["ingress", "egress"]
 	some i, rule in input.spec[dir]
@@ -92,9 +93,17 @@ deny contains finding if {
 	finding := {"msg": sprintf("%s[%d] port #%d: %s", [dir, i, j, msg]), "path": ["spec", dir, i, "ports", j]}
 }
 
+# For a number, valid_range(n, n, 1, 65535) is 1 <= n <= 65535: the two
+# comparisons, without the calls (this runs for every port of every
+# NetworkPolicy).
 np_problem(p) := sprintf("port %v is not within 1-65535", [p.port]) if {
 	is_number(p.port)
-	not valid_range(p.port, p.port, 1, 65535)
+	p.port < 1
+}
+
+np_problem(p) := sprintf("port %v is not within 1-65535", [p.port]) if {
+	is_number(p.port)
+	p.port > 65535
 }
 
 np_problem(p) := sprintf("endPort %v needs a numeric port", [p.endPort]) if {
@@ -111,14 +120,30 @@ np_problem(p) := sprintf("port range %v-%v is not within 1-65535 with port <= en
 # --- AuthorizationPolicy ---
 
 deny contains finding if {
+	input.kind == "AuthorizationPolicy" # as above
 	lib.is_kind(input, "security.istio.io", "AuthorizationPolicy")
 	some i, rule in input.spec.rules
 	some j, to in rule.to
 	some field in ["ports", "notPorts"]
 	some k, port in to.operation[field]
-	not valid_range(port, port, 1, 65535)
+	not valid_port(port)
 	finding := {
 		"msg": sprintf("%s entry %v is not a port number 1-65535", [field, port]),
 		"path": ["spec", "rules", i, "to", j, "operation", field, k],
 	}
+}
+
+# valid_port is valid_range(p, p, 1, 65535) with lib.port_number inline.
+valid_port(p) if {
+	is_number(p)
+	1 <= p
+	p <= 65535
+}
+
+valid_port(p) if {
+	is_string(p)
+	regex.match(`^[0-9]+$`, p)
+	n := to_number(p)
+	1 <= n
+	n <= 65535
 }

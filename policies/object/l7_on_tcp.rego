@@ -53,11 +53,49 @@ operations contains [i, j, op, svc] if {
 	some j, to in rule.to
 	op := to.operation
 	count(l7(op)) > 0
-	some svc in data.intentc.mesh.tcpPorts[input.metadata.namespace]
-	lib.selects(input, object.get(svc, "selector", {}))
+	some svc in tcp_services
 }
 
-l7(op) := [f | some f in l7_fields; lib.has_items(op, f)]
+# tcp_services are the services of the policy's namespace with tcp ports
+# whose pods it selects (lib.selects): computed once per policy, not once
+# per operation, and with one builtin per service where the selector's
+# values are plain (object.subset compares those as lib.selects does).
+tcp_services := namespace_tcp_services if count(lib.selector_labels(input)) == 0
+
+tcp_services := [svc |
+	some svc in namespace_tcp_services
+	svc.selector[k] == v # one label first: most services fail it
+	labels := object.get(svc, "selector", {})
+	is_object(labels)
+	object.subset(labels, sel)
+] if {
+	sel := lib.selector_labels(input)
+	count(sel) > 0
+	every x in sel {
+		is_string(x)
+	}
+	k := min(object.keys(sel))
+	v := sel[k]
+}
+
+tcp_services := [svc |
+	some svc in namespace_tcp_services
+	lib.selects(input, object.get(svc, "selector", {}))
+] if {
+	sel := lib.selector_labels(input)
+	some v in sel
+	not is_string(v)
+}
+
+# namespace_tcp_services is what the mesh lists for the policy's namespace
+# (iterated as it is: copied into a list, it cost as much as the checks).
+namespace_tcp_services := s if {
+	s := data.intentc.mesh.tcpPorts[input.metadata.namespace]
+} else := []
+
+# l7 names the HTTP fields op has (lib.has_items, inline: it runs for every
+# operation of every policy).
+l7(op) := [f | some f in l7_fields; count(op[f]) > 0]
 
 svc_ports(svc) := {n | some p in svc.ports; n := lib.port_number(p)}
 

@@ -23,7 +23,7 @@ deny contains finding if {
 	some j, from in rule.from
 	some field in ["principals", "notPrincipals"]
 	some k, p in from.source[field]
-	spiffe(p)
+	startswith(lower(p), "spiffe://") # the scheme in any case; inline: it runs for every principal
 	finding := {
 		"msg": sprintf("%s %q has the spiffe:// scheme: Istio principals are written without it, so it never matches", [field, p]),
 		"path": ["spec", "rules", i, "from", j, "source", field, k],
@@ -37,11 +37,9 @@ deny contains finding if {
 	cond.key == "source.principal"
 	some field in ["values", "notValues"]
 	some k, p in cond[field]
-	spiffe(p)
+	startswith(lower(p), "spiffe://")
 	finding := {
 		"msg": sprintf("condition source.principal %q has the spiffe:// scheme: Istio principals are written without it, so it never matches", [p]),
 		"path": ["spec", "rules", i, "when", j, field, k],
 	}
 }
-
-spiffe(p) if startswith(lower(p), "spiffe://")
