@@ -12,6 +12,9 @@
 #
 #   compile   intentc compile FLEET -o OUT   parse, resolve, emit, every OPA
 #             check, the cross-layer proof, write (a fresh OUT each run)
+#   unproven  the same with --prove=false: compile, check and write, what
+#             the issue's compile target and the conftest ratio are about;
+#             the difference is what the proof adds
 #   lint      intentc lint FLEET             the same without writing, plus
 #             the fleet's files read as manifests
 #   conftest  conftest test --combine -p POLICY -d MESH OUT
@@ -131,6 +134,14 @@ for size in $sizes; do
 	row "N=$n C=$c" compile "$objects"
 	compile_wall=$wall compile_status=$status
 
+	measure unproven "$k" "$work/intentc" compile --prove=false "$fleet" -o "$work/out-unproven"
+	row "N=$n C=$c" unproven "$objects"
+	unproven_wall=$wall unproven_status=$status
+	rm -rf "$work/out-unproven"
+	if [[ $compile_status == 0 && $unproven_status == 0 ]]; then
+		ratios+=("N=$n C=$c: the cross-layer proof adds $(awk -v a="$compile_wall" -v b="$unproven_wall" 'BEGIN { printf "%.0f%%", (a - b) / b * 100 }') to a compile's wall time")
+	fi
+
 	measure lint "$k" "$work/intentc" lint "$fleet"
 	row "N=$n C=$c" lint "$objects"
 	lint_wall=$wall lint_status=$status
@@ -138,8 +149,8 @@ for size in $sizes; do
 	if [[ -n $conftest ]]; then
 		measure conftest 1 "$conftest" test --no-color --combine -p "$policy" -d "$work/mesh-$size.json" "$tree"
 		row "N=$n C=$c" conftest "$objects"
-		if [[ $compile_status == 0 && $lint_status == 0 && ($status == 0 || $status == 1) ]]; then
-			ratios+=("N=$n C=$c: conftest's wall time is $(awk -v a="$wall" -v b="$compile_wall" 'BEGIN { printf "%.2f", a / b }')x intentc compile's, $(awk -v a="$wall" -v b="$lint_wall" 'BEGIN { printf "%.2f", a / b }')x intentc lint's")
+		if [[ $compile_status == 0 && $unproven_status == 0 && $lint_status == 0 && ($status == 0 || $status == 1) ]]; then
+			ratios+=("N=$n C=$c: conftest's wall time is $(awk -v a="$wall" -v b="$unproven_wall" 'BEGIN { printf "%.2f", a / b }')x intentc compile --prove=false's, $(awk -v a="$wall" -v b="$compile_wall" 'BEGIN { printf "%.2f", a / b }')x intentc compile's, $(awk -v a="$wall" -v b="$lint_wall" 'BEGIN { printf "%.2f", a / b }')x intentc lint's")
 		fi
 	fi
 	rm -rf "$fleet" "$tree"
