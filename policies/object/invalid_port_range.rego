@@ -111,8 +111,12 @@ np_problem(p) := sprintf("endPort %v needs a numeric port", [p.endPort]) if {
 	not is_number(object.get(p, "port", null))
 }
 
+# Only for a port within range: a function must give one value, and a
+# port out of range is the finding then (OPA reported two as a conflict).
 np_problem(p) := sprintf("port range %v-%v is not within 1-65535 with port <= endPort", [p.port, p.endPort]) if {
 	is_number(p.port)
+	p.port >= 1
+	p.port <= 65535
 	p.endPort != null
 	not valid_range(p.port, p.endPort, 1, 65535)
 }

@@ -107,3 +107,12 @@ test_quiet_on_valid_authz_ports if {
 test_fires_on_netpol_end_port_without_port if {
 	count(invalid_port_range.deny) == 1 with input as np([{"endPort": 9000}])
 }
+
+# A port out of range with an endPort is one finding, not an evaluation
+# error from two answers of np_problem.
+test_fires_once_on_netpol_port_out_of_range_with_end_port if {
+	f := invalid_port_range.deny with input as np([{"port": 70000, "endPort": 70001}])
+	count(f) == 1
+	some x in f
+	contains(x.msg, "port 70000 is not within 1-65535")
+}
