@@ -137,13 +137,22 @@ func (r *engineResult) wait() (*lint.Engine, diag.List) {
 	return r.engine, r.diags
 }
 
+// largeOutput is the number of generated files above which a lint run
+// collects garbage at Go's default pace again: a few thousand objects are
+// checked in well under a second either way.
+const largeOutput = 5000
+
 func runLint(c *cobra.Command, args []string, f lintFlags) error {
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
 	// A lint run is a short process that allocates most of what it uses
 	// while compiling the policies: collecting four times less often cut
 	// the example's run by a fifth (docs/pre-commit.md) for 9% more peak
-	// memory (22% on a 1,000-service fleet). GOGC, when set, wins.
-	if os.Getenv("GOGC") == "" {
+	// memory. On a large intent the checks' own heap dominates, and four
+	// times that was 5.2 GB at 10,000 services (docs/performance.md): the
+	// default comes back once the output is known to be large. GOGC, when
+	// set, wins.
+	tuneGC := os.Getenv("GOGC") == ""
+	if tuneGC {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	scopes, diags := lint.Scopes(args)
@@ -189,6 +198,9 @@ func runLint(c *cobra.Command, args []string, f lintFlags) error {
 		var compiled diag.List
 		if len(s.Intent) > 0 {
 			res, compiled = compiler.Compile(compiler.Options{Paths: s.Intent})
+			if tuneGC && len(res.Files) > largeOutput {
+				debug.SetGCPercent(100)
+			}
 		}
 		checkCompiled := res != nil && !compiled.HasErrors() && s.CoversIntent(res)
 		manifestFiles := s.ManifestsFor(res)
