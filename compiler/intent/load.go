@@ -241,8 +241,21 @@ func readLimited(path string) ([]byte, error) {
 // canonical order, independent of files, comments and positions. The webhook
 // uses it to tell a legitimate sync from drift.
 func (s *Set) Digest() string {
-	docs := slices.Clone(s.Docs)
-	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Ref(), b.Ref()) })
+	// Sorted by reference, each built once: building two per comparison
+	// was most of the digest's time on a large intent.
+	type refDoc struct {
+		ref string
+		doc *Document
+	}
+	byRef := make([]refDoc, len(s.Docs))
+	for i, d := range s.Docs {
+		byRef[i] = refDoc{d.Ref(), d}
+	}
+	slices.SortFunc(byRef, func(a, b refDoc) int { return strings.Compare(a.ref, b.ref) })
+	docs := make([]*Document, len(byRef))
+	for i, r := range byRef {
+		docs[i] = r.doc
+	}
 	// Encoding is most of the cost on a large intent: documents are
 	// encoded on every core, then hashed in order.
 	enc := make([][]byte, len(docs))
