@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -245,7 +246,20 @@ type field struct {
 	enum     []string
 }
 
+// fieldCache holds fieldsOf's answer per type: every document decodes
+// the same few types.
+var fieldCache sync.Map // reflect.Type → []field
+
 func fieldsOf(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	out := fieldsOfUncached(t)
+	fieldCache.Store(t, out)
+	return out
+}
+
+func fieldsOfUncached(t reflect.Type) []field {
 	var out []field
 	for i := range t.NumField() {
 		f := t.Field(i)

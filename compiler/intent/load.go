@@ -204,26 +204,48 @@ func Load(paths []string) (*Set, diag.List) {
 		}
 	}
 	set := &Set{Files: files}
-	for _, f := range files {
-		if st, err := os.Stat(f); err == nil && st.Size() > MaxFileSize {
-			// Refused unread, with its real size (ParseFile only ever sees
-			// the first MaxFileSize+1 bytes of it).
-			diags.Add(diag.CodeFileTooLarge, diag.Pos{File: f}, "file is %d bytes; the limit is %d", st.Size(), MaxFileSize)
-			continue
+	// Files are read and parsed on every core, and joined in file order.
+	type parsed struct {
+		docs   []*Document
+		others []*yaml.Node
+		diags  diag.List
+	}
+	results := make([]parsed, len(files))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(files))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(files); i += workers {
+				results[i].docs, results[i].others, results[i].diags = loadFile(files[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		set.Docs = append(set.Docs, r.docs...)
+		for _, o := range r.others {
+			set.Others = append(set.Others, Other{File: files[i], Node: o})
 		}
-		data, err := readLimited(f)
-		if err != nil {
-			diags.Add(diag.CodeReadFile, diag.Pos{File: f}, "cannot read: %v", unwrapPathError(err))
-			continue
-		}
-		docs, others, ds := ParseFile(f, data)
-		set.Docs = append(set.Docs, docs...)
-		for _, o := range others {
-			set.Others = append(set.Others, Other{File: f, Node: o})
-		}
-		diags.Append(ds)
+		diags.Append(r.diags)
 	}
 	return set, diags.Sorted()
+}
+
+// loadFile reads and parses one intent file.
+func loadFile(f string) ([]*Document, []*yaml.Node, diag.List) {
+	var diags diag.List
+	if st, err := os.Stat(f); err == nil && st.Size() > MaxFileSize {
+		// Refused unread, with its real size (ParseFile only ever sees
+		// the first MaxFileSize+1 bytes of it).
+		diags.Add(diag.CodeFileTooLarge, diag.Pos{File: f}, "file is %d bytes; the limit is %d", st.Size(), MaxFileSize)
+		return nil, nil, diags
+	}
+	data, err := readLimited(f)
+	if err != nil {
+		diags.Add(diag.CodeReadFile, diag.Pos{File: f}, "cannot read: %v", unwrapPathError(err))
+		return nil, nil, diags
+	}
+	return ParseFile(f, data)
 }
 
 // readLimited reads at most one byte past the size limit, so an oversized
