@@ -361,10 +361,7 @@ func (a *Analyzer) judgeL4(j *judgement, src *Source, sd side, path pathKind, s 
 	mode, ds, note := dv.l4Mode(a, w, T)
 	l4.Note = note
 	j.k4 = c.Name + "|" + w.key + "|" + strconv.Itoa(int(T)) + "|" + transport
-	if tlsDec != nil {
-		ds = append([]Decision{*tlsDec}, ds...)
-	}
-	l4.Decisions = ds
+	var last Decision // the decision in effect, after the mode's
 	switch {
 	case transport == "ISTIO_MUTUAL":
 		l4.Verdict = Allowed
@@ -372,22 +369,30 @@ func (a *Analyzer) judgeL4(j *judgement, src *Source, sd side, path pathKind, s 
 			l4.Verdict = Denied
 			l4.Note = strings.TrimPrefix(l4.Note+"; the client insists on mTLS and the port disables it", "; ")
 		}
-		l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "allow", Text: "the caller speaks Istio mTLS; the port's mode is " + mode})
+		last = Decision{Rule: -1, Effect: "allow", Text: a.textf("the caller speaks Istio mTLS; the port's mode is %s", mode)}
 	case transport == "DISABLE":
 		switch {
 		case path == pathCross:
 			l4.Verdict = Denied
-			l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "deny", Text: "plaintext cannot cross the east-west gateway, which routes Istio mTLS by SNI"})
+			last = Decision{Rule: -1, Effect: "deny", Text: a.textf("plaintext cannot cross the east-west gateway, which routes Istio mTLS by SNI")}
 		case mode == "STRICT":
 			l4.Verdict = Denied
-			l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "deny", Text: "the caller speaks plaintext and the port requires mTLS (STRICT)"})
+			last = Decision{Rule: -1, Effect: "deny", Text: a.textf("the caller speaks plaintext and the port requires mTLS (STRICT)")}
 		default:
 			l4.Verdict = Allowed
-			l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "allow", Text: "the port accepts plaintext (" + mode + ")"})
+			last = Decision{Rule: -1, Effect: "allow", Text: a.textf("the port accepts plaintext (%s)", mode)}
 		}
 	default:
 		l4.Verdict = Unknown
-		l4.Decisions = append(l4.Decisions, Decision{Rule: -1, Effect: "unknown", Text: "the client originates " + transport + " TLS with its own certificates; whether the server's sidecar accepts it depends on them"})
+		last = Decision{Rule: -1, Effect: "unknown", Text: a.textf("the client originates %s TLS with its own certificates; whether the server's sidecar accepts it depends on them", transport)}
+	}
+	if !a.terse {
+		// A terse judgement's decisions are never read: the proof judges
+		// again, in full, the connections it reports.
+		if tlsDec != nil {
+			l4.Decisions = append(l4.Decisions, *tlsDec)
+		}
+		l4.Decisions = append(append(l4.Decisions, ds...), last)
 	}
 	return r3
 }

@@ -14,6 +14,35 @@ func paOrder(a, b *peerAuthn) int { return strings.Compare(a.ref.Name, b.ref.Nam
 // policy's, UNSET inheriting from the level above; PERMISSIVE when none
 // says anything.
 func (v *clusterView) l4Mode(a *Analyzer, w l3Workload, port int32) (string, []Decision, string) {
+	if !a.terse || w.key == "" {
+		return v.l4ModeUncached(a, w, port)
+	}
+	// The proof asks once per caller; the answer is the workload's.
+	k := l4Key{w.key, port}
+	v.mu.Lock()
+	r, ok := v.l4Memo[k]
+	v.mu.Unlock()
+	if !ok {
+		r.mode, r.ds, r.note = v.l4ModeUncached(a, w, port)
+		r.ds = slices.Clip(r.ds)
+		v.mu.Lock()
+		v.l4Memo[k] = r
+		v.mu.Unlock()
+	}
+	return r.mode, r.ds, r.note
+}
+
+type l4Key struct {
+	workload string
+	port     int32
+}
+
+type l4Result struct {
+	mode, note string
+	ds         []Decision
+}
+
+func (v *clusterView) l4ModeUncached(a *Analyzer, w l3Workload, port int32) (string, []Decision, string) {
 	var ds []Decision
 	var notes []string
 	pick := func(ps []*peerAuthn, level string) *peerAuthn {

@@ -73,6 +73,7 @@ type clusterView struct {
 	mu      sync.Mutex
 	selMemo map[string][]*netpol
 	apMemo  map[string][2][]*authzPolicy
+	l4Memo  map[l4Key]l4Result // terse answers of l4Mode
 
 	netpols   map[string]*selIndex[*netpol] // by namespace
 	authz     map[string]*selIndex[*authzPolicy]
@@ -270,7 +271,7 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 	for _, c := range model.Clusters {
 		a.clusters[c.Name] = &clusterView{
 			c: c, nsLabels: map[string]map[string]string{},
-			selMemo: map[string][]*netpol{}, apMemo: map[string][2][]*authzPolicy{},
+			selMemo: map[string][]*netpol{}, apMemo: map[string][2][]*authzPolicy{}, l4Memo: map[l4Key]l4Result{},
 			netpols: map[string]*selIndex[*netpol]{}, authz: map[string]*selIndex[*authzPolicy]{},
 			peerAuthn: map[string][]*peerAuthn{}, destRules: map[string][]*destRule{},
 			virtSvcs: map[string][]*virtualService{}, svcEntry: map[string][]*serviceEntry{},
