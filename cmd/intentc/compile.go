@@ -143,7 +143,11 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		if diags.HasErrors() {
 			res.Files = nil
 		}
-		stage(c.Context(), "check")
+		if f.prove {
+			stage(c.Context(), "check+prove")
+		} else {
+			stage(c.Context(), "check")
+		}
 	}
 	diags = diags.Sorted()
 	rep := jsonReport{Diagnostics: diags, Output: out}

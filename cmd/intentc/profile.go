@@ -25,15 +25,15 @@ type profiler struct {
 
 type profilerKey struct{}
 
-// stage reports, with the hidden --timings flag, how long the stage that
-// ends now took (wall and the process's CPU time), on stderr.
+// stage reports, with the hidden --timings flag, the wall time of the
+// stage that ends now, on stderr.
 func stage(ctx context.Context, name string) {
 	p, _ := ctx.Value(profilerKey{}).(*profiler)
 	if p == nil || !p.timings {
 		return
 	}
 	now := time.Now()
-	fmt.Fprintf(p.stderr, "intentc: %-8s %8.3f s\n", name, now.Sub(p.last).Seconds())
+	fmt.Fprintf(p.stderr, "intentc: %-11s %8.3f s\n", name, now.Sub(p.last).Seconds())
 	p.last = now
 }
 
