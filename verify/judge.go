@@ -153,8 +153,6 @@ type baseJudgement struct {
 	j        judgement
 	complete bool // layer 3 does not look at this connection
 	src      *Source
-	sd       side
-	path     pathKind
 	t        Target
 	c        *ir.Cluster
 	w        l3Workload
@@ -281,7 +279,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 
 	// Layers 3 and 4 at the destination's sidecar.
 	w := l3Workload{ns: s.Namespace, labels: s.Selector, td: c.TrustDomain, text: "the workload of " + s.Namespace + "/" + s.Name, key: destPod.key}
-	b.sd, b.path, b.w = sd, path, w
+	b.w = w
 	if sidecarPorts[T] && !portDeclared(s, T) {
 		j.layers[3].Note = a.textf("port %d is excluded from the sidecar's inbound capture: no AuthorizationPolicy sees it", T)
 		j.layers[4].Note = a.textf("port %d is excluded from the sidecar's inbound capture: no PeerAuthentication applies", T)
