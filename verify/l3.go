@@ -389,22 +389,6 @@ func conditionMatch(c apCondition, req l3Req, td string) tri {
 	return fieldIn(c.Values, c.NotValues, v, f)
 }
 
-// l3Eval judges a request at a workload's sidecar: CUSTOM, then DENY, then
-// ALLOW; no ALLOW policy means allow; dry-run policies only log.
-func (v *clusterView) l3Eval(a *Analyzer, w l3Workload, req l3Req) (Verdict, []Decision, string) {
-	if a.terse {
-		return v.l3Verdict(a, w, req), nil, ""
-	}
-	return v.l3EvalFull(a, w, req)
-}
-
-// l3Verdict is l3EvalFull's verdict alone, in one pass and without
-// allocating: the proof asks for it millions of times on a large intent.
-func (v *clusterView) l3Verdict(a *Analyzer, w l3Workload, req l3Req) Verdict {
-	pols, _ := v.applicable(a, w)
-	return v.l3VerdictOf(a, pols, nil, w, req)
-}
-
 // fromMatches matches the sources of every rule of pols, in order, for
 // l3VerdictOf.
 func fromMatches(pols []*authzPolicy, req l3Req, td string) []tri {
@@ -417,9 +401,10 @@ func fromMatches(pols []*authzPolicy, req l3Req, td string) []tri {
 	return out
 }
 
-// l3VerdictOf is l3Verdict with the workload's applicable policies
-// already looked up and, unless from is nil, their rules' sources
-// already matched (fromMatches).
+// l3VerdictOf is l3EvalFull's verdict alone, in one pass and without
+// allocating (the proof asks for it millions of times on a large intent),
+// with the workload's applicable policies already looked up and their
+// rules' sources already matched (fromMatches).
 func (v *clusterView) l3VerdictOf(a *Analyzer, pols []*authzPolicy, from []tri, w l3Workload, req l3Req) Verdict {
 	for _, u := range v.unknownL3 {
 		if u.namespace == w.ns || u.namespace == a.root {
@@ -430,13 +415,7 @@ func (v *clusterView) l3VerdictOf(a *Analyzer, pols []*authzPolicy, from []tri, 
 	match := func(p *authzPolicy) tri {
 		best := no
 		for i := range p.rules {
-			var f tri
-			if from != nil {
-				f = from[off+i]
-			} else {
-				f = fromMatch(p.rules[i], req, w.td)
-			}
-			if t := ruleMatchFrom(p.rules[i], p.action == "ALLOW", req, w.td, f); t > best {
+			if t := ruleMatchFrom(p.rules[i], p.action == "ALLOW", req, w.td, from[off+i]); t > best {
 				if best = t; t == yes {
 					break
 				}
@@ -488,6 +467,9 @@ func (v *clusterView) l3VerdictOf(a *Analyzer, pols []*authzPolicy, from []tri, 
 	return Denied
 }
 
+// l3EvalFull judges a request at a workload's sidecar, with the decisions
+// and notes a reader is shown: CUSTOM, then DENY, then ALLOW; no ALLOW
+// policy means allow; dry-run policies only log.
 func (v *clusterView) l3EvalFull(a *Analyzer, w l3Workload, req l3Req) (Verdict, []Decision, string) {
 	pols, targeted := v.applicable(a, w)
 	var notes []string
