@@ -24,9 +24,30 @@ type judgement struct {
 	k2out     string
 	l3dest    Verdict
 	l3gw      Verdict // the ingress gateway's checkpoint (ingress sources)
-	k3, k3gw  string
+	k3, k3gw  viewKey
 	k4        string
 	transport string
+}
+
+// viewKey is what layer 3 observes of a connection, as the proof compares
+// it: the view's key and, at a port that speaks HTTP, the request. A
+// struct and not one string, so that judging a request builds no string
+// (concatenating them was a third of what the proof allocated).
+type viewKey struct {
+	base               string
+	http               bool
+	method, path, host string
+	headers            string // labelString of the headers
+}
+
+func plainKey(s string) viewKey { return viewKey{base: s} }
+
+func httpKey(base, method, path, host string, headers map[string]string) viewKey {
+	k := viewKey{base: base, http: true, method: method, path: path, host: host}
+	if len(headers) > 0 {
+		k.headers = labelString(headers)
+	}
+	return k
 }
 
 // side is the calling end as the platforms see it.
@@ -199,13 +220,16 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 		inPeer = l2Peer{pod: sd.pod, text: sd.pod.text}
 	case pathFlat:
 		src4 := a.common(sd.cluster, c)
-		inPeer = l2Peer{addr: src4, anyAddr: src4.empty(), text: sd.cluster.Name + "'s pod addresses"}
+		inPeer = l2Peer{addr: src4, anyAddr: src4.empty(), text: a.cat(sd.cluster.Name, "'s pod addresses")}
 	case pathCross:
 		if ew != nil {
-			inPeer = l2Peer{pod: dv.ewPod, text: c.Name + "'s east-west gateway pods"}
+			inPeer = l2Peer{pod: dv.ewPod, text: a.cat(c.Name, "'s east-west gateway pods")}
 		}
 	case pathAddress:
-		inPeer = l2Peer{addr: setOf(src.Addr), text: src.Addr.String()}
+		inPeer = l2Peer{addr: setOf(src.Addr)}
+		if !a.terse {
+			inPeer.text = src.Addr.String()
+		}
 	case pathNode:
 		inPeer = l2Peer{node: true, text: "the node"}
 	}
@@ -250,10 +274,10 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 			outPeer, named = l2Peer{pod: &destPod, text: destPod.text}, destPod.named
 		case pathFlat:
 			dst := a.common(c, sd.cluster)
-			outPeer = l2Peer{addr: dst, anyAddr: dst.empty(), text: c.Name + "'s pod addresses"}
+			outPeer = l2Peer{addr: dst, anyAddr: dst.empty(), text: a.cat(c.Name, "'s pod addresses")}
 		case pathCross:
 			addr, ok := a.addr(ew.Address)
-			outPeer = l2Peer{addr: addr, anyAddr: !ok, text: c.Name + "'s east-west gateway " + ew.Address}
+			outPeer = l2Peer{addr: addr, anyAddr: !ok, text: a.cat(c.Name, "'s east-west gateway ", ew.Address)}
 			port = ew.Port
 		}
 		var v Verdict
@@ -266,7 +290,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 		}
 		if path == pathCross {
 			gw := *dv.ewPod
-			gw.text = c.Name + "'s east-west gateway"
+			gw.text = a.cat(c.Name, "'s east-west gateway")
 			hv, hd := dv.l2Direction(a, gw, l2Peer{pod: &destPod, text: destPod.text}, false, "TCP", T, destPod.named)
 			if hv != Allowed {
 				j.l2out = and(j.l2out, hv)
@@ -278,12 +302,12 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 	l2.Decisions = append(outD, inD...)
 
 	// Layers 3 and 4 at the destination's sidecar.
-	w := l3Workload{ns: s.Namespace, labels: s.Selector, td: c.TrustDomain, text: "the workload of " + s.Namespace + "/" + s.Name, key: destPod.key}
+	w := l3Workload{ns: s.Namespace, labels: s.Selector, td: c.TrustDomain, text: a.cat("the workload of ", s.Namespace, "/", s.Name), key: destPod.key}
 	b.w = w
 	if sidecarPorts[T] && !portDeclared(s, T) {
 		j.layers[3].Note = a.textf("port %d is excluded from the sidecar's inbound capture: no AuthorizationPolicy sees it", T)
 		j.layers[4].Note = a.textf("port %d is excluded from the sidecar's inbound capture: no PeerAuthentication applies", T)
-		j.k3, j.k4 = "sidecar-port", "sidecar-port"
+		j.k3, j.k4 = plainKey("sidecar-port"), "sidecar-port"
 		j.l3dest, j.l3gw = NotApplicable, NotApplicable
 		b.complete = true
 	} else {
@@ -399,10 +423,10 @@ func (a *Analyzer) judgeL4(j *judgement, src *Source, sd side, path pathKind, s 
 // and, for an ingress source, at the ingress gateway.
 func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 	r3 := b.r3
-	j.k3 = b.k3
+	j.k3 = plainKey(b.k3)
 	if r3.http {
 		r3.method, r3.path, r3.host, r3.headers = req.Method, req.Path, cmpOr(req.Host, b.host), req.Headers
-		j.k3 = withHTTPKey(b.k3, r3.method, r3.path, r3.host, r3.headers)
+		j.k3 = httpKey(b.k3, r3.method, r3.path, r3.host, r3.headers)
 	}
 	l3 := &j.layers[3]
 	if a.terse {
@@ -425,7 +449,7 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 		for i := range gD {
 			gD[i].Text = "at the ingress gateway of " + b.src.Gateway.Name + ": " + gD[i].Text
 		}
-		j.l3gw, j.k3gw = gV, withHTTPKey(b.k3gw, greq.method, greq.path, greq.host, greq.headers)
+		j.l3gw, j.k3gw = gV, httpKey(b.k3gw, greq.method, greq.path, greq.host, greq.headers)
 		l3.Verdict = and(gV, l3.Verdict)
 		l3.Decisions = append(gD, l3.Decisions...)
 		if gN != "" {

@@ -77,9 +77,15 @@ func (v *clusterView) selecting(pod l2Pod, ingress bool) []*netpol {
 	return slices.Clone(v.selectingShared(pod, ingress))
 }
 
+// selKey is a pod as NetworkPolicies select it, in one direction.
+type selKey struct {
+	ingress bool
+	pod     string // l2Pod.viewKey
+}
+
 // selectingShared is selecting's memoised answer, not to be modified.
 func (v *clusterView) selectingShared(pod l2Pod, ingress bool) []*netpol {
-	key := dirName(ingress) + "|" + pod.viewKey()
+	key := selKey{ingress, pod.viewKey()}
 	v.mu.Lock()
 	out, ok := v.selMemo[key]
 	v.mu.Unlock()

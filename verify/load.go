@@ -63,6 +63,14 @@ func (a *Analyzer) textf(format string, args ...any) string {
 	return fmt.Sprintf(format, args...)
 }
 
+// cat is textf for texts that are only concatenated.
+func (a *Analyzer) cat(parts ...string) string {
+	if a.terse {
+		return ""
+	}
+	return strings.Join(parts, "")
+}
+
 // clusterView is everything read for one cluster.
 type clusterView struct {
 	c        *ir.Cluster
@@ -71,7 +79,7 @@ type clusterView struct {
 
 	// memo of the policies that select a pod or workload
 	mu      sync.Mutex
-	selMemo map[string][]*netpol
+	selMemo map[selKey][]*netpol
 	apMemo  map[string][2][]*authzPolicy
 	l4Memo  map[l4Key]l4Result // terse answers of l4Mode
 
@@ -271,7 +279,7 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 	for _, c := range model.Clusters {
 		a.clusters[c.Name] = &clusterView{
 			c: c, nsLabels: map[string]map[string]string{},
-			selMemo: map[string][]*netpol{}, apMemo: map[string][2][]*authzPolicy{}, l4Memo: map[l4Key]l4Result{},
+			selMemo: map[selKey][]*netpol{}, apMemo: map[string][2][]*authzPolicy{}, l4Memo: map[l4Key]l4Result{},
 			netpols: map[string]*selIndex[*netpol]{}, authz: map[string]*selIndex[*authzPolicy]{},
 			peerAuthn: map[string][]*peerAuthn{}, destRules: map[string][]*destRule{},
 			virtSvcs: map[string][]*virtualService{}, svcEntry: map[string][]*serviceEntry{},

@@ -711,7 +711,7 @@ type entry struct {
 	c       *ir.Cluster
 	req     *Request
 	vs      [5]Verdict // per view
-	ks      [5]string  // per view
+	ks      [5]viewKey // per view
 	allowed bool
 	pol     *ir.Policy
 	// the intent as each layer-2 direction sees it, and layer 3
@@ -774,7 +774,7 @@ var views = []view{
 func newEntry(src *Source, t Target, c *ir.Cluster, req *Request, j *judgement) entry {
 	return entry{src: src, t: t, c: c, req: req,
 		vs: [5]Verdict{j.l2out, j.l2in, j.l3gw, j.l3dest, j.layers[4].Verdict},
-		ks: [5]string{j.k2out, j.k2in, j.k3gw, j.k3, j.k4},
+		ks: [5]viewKey{plainKey(j.k2out), plainKey(j.k2in), j.k3gw, j.k3, plainKey(j.k4)},
 	}
 }
 
@@ -889,11 +889,11 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 // worker holds one proving goroutine's buffers.
 type worker struct {
 	entries     []entry
-	allowedKeys map[string]bool
+	allowedKeys map[viewKey]bool
 	base        []perSource
 }
 
-func newWorker() *worker { return &worker{allowedKeys: map[string]bool{}} }
+func newWorker() *worker { return &worker{allowedKeys: map[viewKey]bool{}} }
 
 // perSource is what the proof of one port in one cluster keeps per source:
 // the judgement and the intent as far as they do not depend on the request.
@@ -926,12 +926,12 @@ func sidecarSource(src *Source, m *ir.Model) bool {
 }
 
 // mark records the views in which a connection is one the intent allows.
-func (p *prover) mark(e *entry, allowedKeys map[string]bool, k *sink) {
+func (p *prover) mark(e *entry, allowedKeys map[viewKey]bool, k *sink) {
 	for _, v := range views {
-		if key := e.ks[v.i]; key != "" && e.seen(v) {
+		if key := e.ks[v.i]; key.base != "" && e.seen(v) {
 			allowedKeys[key] = true
 			if v.name == views[0].name {
-				k.outAllowed[key] = true
+				k.outAllowed[key.base] = true
 			}
 		}
 	}
@@ -942,7 +942,7 @@ func (p *prover) connText(e *entry) string {
 }
 
 // check applies (i) and (ii) to one judged connection.
-func (p *prover) check(e *entry, allowedKeys map[string]bool, k *sink) {
+func (p *prover) check(e *entry, allowedKeys map[viewKey]bool, k *sink) {
 	svcPos := e.t.Port.Pos
 	if e.t.Service != nil {
 		svcPos = e.t.Service.Src.Pos
@@ -993,10 +993,10 @@ func (p *prover) check(e *entry, allowedKeys map[string]bool, k *sink) {
 			k.add(fkey, diag.CodeLayerTooTight, pos,
 				fmt.Sprintf("layer %s denies %s, which the intent allows%s: %s", v.name, p.connText(e), pname, decisionText(ds)), relatedOf(ds)...)
 		case Allowed:
-			if key == "" || e.seen(v) || allowedKeys[key] || !p.looseApplies(v, e) {
+			if key.base == "" || e.seen(v) || allowedKeys[key] || !p.looseApplies(v, e) {
 				continue
 			}
-			if v.name == views[0].name && !strings.Contains(key, "|pod:") && p.egressByAddress(e) {
+			if v.name == views[0].name && !strings.Contains(key.base, "|pod:") && p.egressByAddress(e) {
 				continue
 			}
 			fkey := fmt.Sprintf("5002|%s|%s|%s|%s", v.name, e.t, e.c.Name, obj(v.layer))
@@ -1030,7 +1030,7 @@ func (p *prover) check(e *entry, allowedKeys map[string]bool, k *sink) {
 			}
 		}
 		k.add(wkey, diag.CodeLayersTogetherLoose, pos, fmt.Sprintf("the layers together allow %s, which the intent denies: no layer can tell it from a connection the intent allows (layer 2 sees %s; layer 3 sees %s)",
-			p.connText(e), l2Sees(e.ks[1]), l3Sees(e)))
+			p.connText(e), l2Sees(e.ks[1].base), l3Sees(e)))
 	}
 	add(k)
 }
@@ -1043,7 +1043,7 @@ func (p *prover) egressByAddress(e *entry) bool {
 	if e.t.Service == nil {
 		return false
 	}
-	key := string(e.src.Kind) + "|" + e.ks[0]
+	key := string(e.src.Kind) + "|" + e.ks[0].base
 	if v, ok := p.egressMemo.Load(key); ok {
 		return v.(bool)
 	}
@@ -1144,7 +1144,7 @@ func (p *prover) external(e *ir.External, k *sink) {
 			add(&Source{Kind: SourceWorkload, Cluster: c, Namespace: ns, ServiceAccount: anySA})
 		}
 	}
-	allowedKeys := map[string]bool{}
+	allowedKeys := map[viewKey]bool{}
 	var entries []entry
 	for _, port := range e.Ports {
 		t := Target{External: e, Port: port}
