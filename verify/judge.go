@@ -240,14 +240,14 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 		b.j, b.complete = j, true
 		return b
 	}
-	inV, inD := dv.l2Direction(a, destPod, inPeer, true, "TCP", T, destPod.named)
+	peerKey := inPeer.key()
+	inV, inD := a.l2Judge(dv, destPod, inPeer, peerKey, true, T, destPod.named, s)
 	if inV == Denied && inPeer.anyAddr {
 		// A caller whose addresses the intent does not declare: layer 2
 		// cannot be judged for it (the compiler warns, IC2044).
 		inV = Unknown
 		inD = append(inD, Decision{Rule: -1, Direction: "ingress", Effect: "unknown", Text: inPeer.text + " are not declared, so no ipBlock can be judged to admit them"})
 	}
-	peerKey := inPeer.key()
 	if path == pathAddress {
 		// An address inside another cluster's pod range on this network
 		// is, to a NetworkPolicy, one of that cluster's pods.
@@ -281,9 +281,10 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 			port = ew.Port
 		}
 		var v Verdict
-		v, outD = sv.l2Direction(a, *sd.pod, outPeer, false, "TCP", port, named)
+		outKey := outPeer.key()
+		v, outD = a.l2Judge(sv, *sd.pod, outPeer, outKey, false, port, named, s)
 		j.l2out = v
-		j.k2out = "out|" + sd.cluster.Name + "|" + sd.pod.viewKey() + "|" + outPeer.key() + "|" + strconv.Itoa(int(port))
+		j.k2out = "out|" + sd.cluster.Name + "|" + sd.pod.viewKey() + "|" + outKey + "|" + strconv.Itoa(int(port))
 		if us := sv.l2Unknown(sd.pod.ns); len(us) > 0 {
 			j.l2out = Unknown
 			outD = append(outD, unknownDecisions(us)...)
@@ -291,7 +292,8 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 		if path == pathCross {
 			gw := *dv.ewPod
 			gw.text = a.cat(c.Name, "'s east-west gateway")
-			hv, hd := dv.l2Direction(a, gw, l2Peer{pod: &destPod, text: destPod.text}, false, "TCP", T, destPod.named)
+			hop := l2Peer{pod: &destPod, text: destPod.text}
+			hv, hd := a.l2Judge(dv, gw, hop, hop.key(), false, T, destPod.named, s)
 			if hv != Allowed {
 				j.l2out = and(j.l2out, hv)
 				outD = append(outD, hd...)
@@ -630,6 +632,42 @@ func (a *Analyzer) memoSet(key string, f func() ipSet) ipSet {
 
 // podOf is a service's pods as layer 2 sees them (memoised: every
 // connection to the service asks).
+// l2Key is what decides a layer-2 verdict in one cluster: the direction,
+// the pod (l2Pod.viewKey), the other end (l2Peer.key), the port and the
+// service whose named ports it resolves against (nil: none).
+type l2Key struct {
+	ingress   bool
+	pod, peer string
+	port      int32
+	named     *ir.Service
+}
+
+// l2Judge is v.l2Direction over TCP, port names resolved by names, the
+// named ports of service of (nil names: none). Judging tersely, it
+// remembers verdicts by l2Key: a destination's pods see the same east-west
+// gateway, the same pod range, the same anonymous workload for every
+// source of that kind, and the proof asks for each.
+func (a *Analyzer) l2Judge(v *clusterView, pod l2Pod, peer l2Peer, peerKey string, ingress bool, port int32, names map[string]int32, of *ir.Service) (Verdict, []Decision) {
+	if !a.terse || peer.anyAddr {
+		return v.l2Direction(a, pod, peer, ingress, "TCP", port, names)
+	}
+	k := l2Key{ingress: ingress, pod: pod.viewKey(), peer: peerKey, port: port}
+	if names != nil {
+		k.named = of
+	}
+	v.mu.Lock()
+	verdict, ok := v.l2Memo[k]
+	v.mu.Unlock()
+	if ok {
+		return verdict, nil
+	}
+	verdict, _ = v.l2Direction(a, pod, peer, ingress, "TCP", port, names)
+	v.mu.Lock()
+	v.l2Memo[k] = verdict
+	v.mu.Unlock()
+	return verdict, nil
+}
+
 func (a *Analyzer) podOf(s *ir.Service) l2Pod {
 	a.cache.mu.Lock()
 	defer a.cache.mu.Unlock()

@@ -6,8 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/intentc/intentc/bench/fleet"
 	"github.com/intentc/intentc/compiler"
 	"github.com/intentc/intentc/compiler/diag"
+	"github.com/intentc/intentc/compiler/ir"
 	"github.com/intentc/intentc/compiler/manifest"
 	_ "github.com/intentc/intentc/internal/testflags"
 )
@@ -139,4 +143,54 @@ func mutate(t *testing.T, files []manifest.File, m mutation) []manifest.File {
 		t.Fatalf("no file %s in the output", m.file)
 	}
 	return out
+}
+
+// TestTerseJudgesAsFull holds the proof's terse judging (memoised
+// verdicts and selections, no texts) to the full judging explain and the
+// proof's messages use: every connection the proof enumerates, on the
+// example and on a fleet over twenty clusters, gets the same verdict in
+// every layer and view and the same view keys both ways.
+func TestTerseJudgesAsFull(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := fleet.Write(dir, fleet.Options{Services: 20, Clusters: 20}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{exampleDir, dir} {
+		res := compileDir(t, d)
+		a, _ := New(res.Model, res.Files, Options{})
+		a.terse = true
+		p := newProver(a)
+		n := 0
+		for _, s := range res.Model.Services {
+			sources := p.sourcesFor(s)
+			ports := append(slices.Clone(s.Ports), &ir.Port{Name: "sidecar", Port: 15020, TargetPort: 15020, Protocol: ir.ProtoTCP})
+			for _, pl := range s.Placements {
+				for _, port := range ports {
+					tg := Target{Service: s, Port: port}
+					for _, src := range sources {
+						b := p.a.judgeBase(src, tg, pl.Cluster, false)
+						for _, req := range p.requests(s, port) {
+							terse := p.a.judgeRequest(&b, req)
+							full := p.full.judge(src, tg, pl.Cluster, req, false)
+							n++
+							for i := 1; i <= 4; i++ {
+								if terse.layers[i].Verdict != full.layers[i].Verdict {
+									t.Fatalf("%s → %s in %s%s: layer %d: terse %v, full %v", src, tg, pl.Cluster.Name, reqText(tg, req), i, terse.layers[i].Verdict, full.layers[i].Verdict)
+								}
+							}
+							tv := []any{terse.l2in, terse.l2out, terse.l3dest, terse.l3gw, terse.k2in, terse.k2out, terse.k3, terse.k3gw, terse.k4}
+							fv := []any{full.l2in, full.l2out, full.l3dest, full.l3gw, full.k2in, full.k2out, full.k3, full.k3gw, full.k4}
+							if diff := cmp.Diff(fv, tv, cmp.AllowUnexported(viewKey{})); diff != "" {
+								t.Fatalf("%s → %s in %s%s: views and keys differ (-full +terse):\n%s", src, tg, pl.Cluster.Name, reqText(tg, req), diff)
+							}
+						}
+					}
+				}
+			}
+		}
+		if n < 1000 {
+			t.Errorf("%s: compared only %d connections", d, n)
+		}
+	}
 }
