@@ -24,28 +24,33 @@ type judgement struct {
 	k2out     string
 	l3dest    Verdict
 	l3gw      Verdict // the ingress gateway's checkpoint (ingress sources)
-	k3, k3gw  viewKey
+	k3, k3gw  l3Key
 	k4        string
 	transport string
 }
 
-// viewKey is what layer 3 observes of a connection, as the proof compares
-// it: the view's key and, at a port that speaks HTTP, the request. A
-// struct and not one string, so that judging a request builds no string
+// l3Key is what layer 3 observes of a connection, as the proof compares
+// it: the view's key and, at a port that speaks HTTP, the request's part.
+// A struct and not one string, so that judging a request builds no string
 // (concatenating them was a third of what the proof allocated).
-type viewKey struct {
-	base               string
-	http               bool
+type l3Key struct {
+	base string
+	http httpPart
+}
+
+// httpPart is what layer 3 sees of an HTTP request (on: it sees one).
+type httpPart struct {
+	on                 bool
 	method, path, host string
 	headers            string // labelString of the headers
 }
 
-func plainKey(s string) viewKey { return viewKey{base: s} }
+func plainKey(s string) l3Key { return l3Key{base: s} }
 
-func httpKey(base, method, path, host string, headers map[string]string) viewKey {
-	k := viewKey{base: base, http: true, method: method, path: path, host: host}
+func httpKey(base, method, path, host string, headers map[string]string) l3Key {
+	k := l3Key{base: base, http: httpPart{on: true, method: method, path: path, host: host}}
 	if len(headers) > 0 {
-		k.headers = labelString(headers)
+		k.http.headers = labelString(headers)
 	}
 	return k
 }

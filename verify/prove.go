@@ -769,12 +769,35 @@ var views = []view{
 	{"4 (mTLS)", 4, 4, false},
 }
 
+// viewKey is what one view observes of a connection: its key, and the
+// request's part as a number (reqIDs), so that the proof's maps of views
+// hash one string per key.
+type viewKey struct {
+	base string
+	req  int32
+}
+
+// reqIDs numbers the request parts of the view keys of one destination.
+type reqIDs map[httpPart]int32
+
+func (ids reqIDs) key(k l3Key) viewKey {
+	if !k.http.on {
+		return viewKey{base: k.base}
+	}
+	id, ok := ids[k.http]
+	if !ok {
+		id = int32(len(ids) + 1)
+		ids[k.http] = id
+	}
+	return viewKey{base: k.base, req: id}
+}
+
 // newEntry keeps of a judgement what the proof compares, per view in the
 // order of views.
-func newEntry(src *Source, t Target, c *ir.Cluster, req *Request, j *judgement) entry {
+func newEntry(src *Source, t Target, c *ir.Cluster, req *Request, j *judgement, ids reqIDs) entry {
 	return entry{src: src, t: t, c: c, req: req,
 		vs: [5]Verdict{j.l2out, j.l2in, j.l3gw, j.l3dest, j.layers[4].Verdict},
-		ks: [5]viewKey{plainKey(j.k2out), plainKey(j.k2in), j.k3gw, j.k3, plainKey(j.k4)},
+		ks: [5]viewKey{{base: j.k2out}, {base: j.k2in}, ids.key(j.k3gw), ids.key(j.k3), {base: j.k4}},
 	}
 }
 
@@ -840,6 +863,7 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 	entries := w.entries[:0]
 	allowedKeys := w.allowedKeys
 	clear(allowedKeys)
+	clear(w.reqs)
 	for _, pl := range s.Placements {
 		c := pl.Cluster
 		for _, port := range ports {
@@ -869,7 +893,7 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 					j := p.a.judgeRequest(&ps.b, *req)
 					ok, pol := intentVerdict(p.m, p.bySvc[s], src, t, c, *req)
 					k.judged++
-					entries = append(entries, newEntry(src, t, c, req, &j))
+					entries = append(entries, newEntry(src, t, c, req, &j, w.reqs))
 					e := &entries[len(entries)-1]
 					e.allowed, e.pol = ok, pol
 					e.l2in, e.l2out = ps.l2in, ps.l2out
@@ -890,10 +914,11 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 type worker struct {
 	entries     []entry
 	allowedKeys map[viewKey]bool
+	reqs        reqIDs // of the keys in allowedKeys
 	base        []perSource
 }
 
-func newWorker() *worker { return &worker{allowedKeys: map[viewKey]bool{}} }
+func newWorker() *worker { return &worker{allowedKeys: map[viewKey]bool{}, reqs: reqIDs{}} }
 
 // perSource is what the proof of one port in one cluster keeps per source:
 // the judgement and the intent as far as they do not depend on the request.
@@ -1144,7 +1169,7 @@ func (p *prover) external(e *ir.External, k *sink) {
 			add(&Source{Kind: SourceWorkload, Cluster: c, Namespace: ns, ServiceAccount: anySA})
 		}
 	}
-	allowedKeys := map[viewKey]bool{}
+	allowedKeys, ids := map[viewKey]bool{}, reqIDs{}
 	var entries []entry
 	for _, port := range e.Ports {
 		t := Target{External: e, Port: port}
@@ -1162,7 +1187,7 @@ func (p *prover) external(e *ir.External, k *sink) {
 			j := p.a.judge(src, t, src.Cluster, Request{}, false)
 			ok, pol := intentVerdict(p.m, pols, src, t, src.Cluster, Request{})
 			k.judged++
-			e := newEntry(src, t, src.Cluster, &Request{}, &j)
+			e := newEntry(src, t, src.Cluster, &Request{}, &j, ids)
 			e.allowed, e.pol = ok, pol
 			e.l2out = intentL2(p.m, pols, src, t, src.Cluster, true)
 			p.mark(&e, allowedKeys, k)

@@ -181,7 +181,7 @@ func TestTerseJudgesAsFull(t *testing.T) {
 							}
 							tv := []any{terse.l2in, terse.l2out, terse.l3dest, terse.l3gw, terse.k2in, terse.k2out, terse.k3, terse.k3gw, terse.k4}
 							fv := []any{full.l2in, full.l2out, full.l3dest, full.l3gw, full.k2in, full.k2out, full.k3, full.k3gw, full.k4}
-							if diff := cmp.Diff(fv, tv, cmp.AllowUnexported(viewKey{})); diff != "" {
+							if diff := cmp.Diff(fv, tv, cmp.AllowUnexported(l3Key{}, httpPart{})); diff != "" {
 								t.Fatalf("%s → %s in %s%s: views and keys differ (-full +terse):\n%s", src, tg, pl.Cluster.Name, reqText(tg, req), diff)
 							}
 						}
