@@ -157,7 +157,7 @@ func (a *Analyzer) judge(src *Source, t Target, c *ir.Cluster, req Request, with
 		a.judgeExternal(&j, src, t, req)
 		return j
 	}
-	b := a.judgeBase(src, t, c, withL1)
+	b := a.judgeBase(src, t, c, withL1, nil)
 	return a.judgeRequest(&b, req)
 }
 
@@ -199,7 +199,7 @@ type baseJudgement struct {
 
 // judgeBase judges a connection to a service (t.Service != nil) but for
 // layer 3, which judgeRequest adds.
-func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) (b baseJudgement) {
+func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool, memo l2Memo) (b baseJudgement) {
 	j := newJudgement()
 	b = baseJudgement{src: src, t: t, c: c}
 	defer func() {
@@ -246,7 +246,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 		return b
 	}
 	peerKey := inPeer.key()
-	inV, inD := a.l2Judge(dv, destPod, inPeer, peerKey, true, T, destPod.named, s)
+	inV, inD := a.l2Judge(memo, dv, destPod, inPeer, peerKey, true, T, destPod.named, s)
 	if inV == Denied && inPeer.anyAddr {
 		// A caller whose addresses the intent does not declare: layer 2
 		// cannot be judged for it (the compiler warns, IC2044).
@@ -287,7 +287,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 		}
 		var v Verdict
 		outKey := outPeer.key()
-		v, outD = a.l2Judge(sv, *sd.pod, outPeer, outKey, false, port, named, s)
+		v, outD = a.l2Judge(memo, sv, *sd.pod, outPeer, outKey, false, port, named, s)
 		j.l2out = v
 		j.k2out = "out|" + sd.cluster.Name + "|" + sd.pod.viewKey() + "|" + outKey + "|" + strconv.Itoa(int(port))
 		if us := sv.l2Unknown(sd.pod.ns); len(us) > 0 {
@@ -298,7 +298,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool) 
 			gw := *dv.ewPod
 			gw.text = a.cat(c.Name, "'s east-west gateway")
 			hop := l2Peer{pod: &destPod, text: destPod.text}
-			hv, hd := a.l2Judge(dv, gw, hop, hop.key(), false, T, destPod.named, s)
+			hv, hd := a.l2Judge(memo, dv, gw, hop, hop.key(), false, T, destPod.named, s)
 			if hv != Allowed {
 				j.l2out = and(j.l2out, hv)
 				outD = append(outD, hd...)
@@ -637,39 +637,40 @@ func (a *Analyzer) memoSet(key string, f func() ipSet) ipSet {
 
 // podOf is a service's pods as layer 2 sees them (memoised: every
 // connection to the service asks).
-// l2Key is what decides a layer-2 verdict in one cluster: the direction,
+// l2Key is what decides a layer-2 verdict: the cluster, the direction,
 // the pod (l2Pod.viewKey), the other end (l2Peer.key), the port and the
 // service whose named ports it resolves against (nil: none).
 type l2Key struct {
+	view      *clusterView
 	ingress   bool
 	pod, peer string
 	port      int32
 	named     *ir.Service
 }
 
+// l2Memo holds the layer-2 verdicts of one destination's proof (a
+// worker's, so without a lock; cleared for the next, so that it stays
+// small: over a whole fleet almost every key is new).
+type l2Memo map[l2Key]Verdict
+
 // l2Judge is v.l2Direction over TCP, port names resolved by names, the
-// named ports of service of (nil names: none). Judging tersely, it
-// remembers verdicts by l2Key: a destination's pods see the same east-west
-// gateway, the same pod range, the same anonymous workload for every
-// source of that kind, and the proof asks for each.
-func (a *Analyzer) l2Judge(v *clusterView, pod l2Pod, peer l2Peer, peerKey string, ingress bool, port int32, names map[string]int32, of *ir.Service) (Verdict, []Decision) {
-	if !a.terse || peer.anyAddr {
+// named ports of service of (nil names: none). Judging tersely with a
+// memo, it remembers verdicts by l2Key: a destination's pods see the same
+// east-west gateway, the same pod range, the same anonymous workload for
+// every source of that kind, and the proof asks for each.
+func (a *Analyzer) l2Judge(memo l2Memo, v *clusterView, pod l2Pod, peer l2Peer, peerKey string, ingress bool, port int32, names map[string]int32, of *ir.Service) (Verdict, []Decision) {
+	if !a.terse || memo == nil || peer.anyAddr {
 		return v.l2Direction(a, pod, peer, ingress, "TCP", port, names)
 	}
-	k := l2Key{ingress: ingress, pod: pod.viewKey(), peer: peerKey, port: port}
+	k := l2Key{view: v, ingress: ingress, pod: pod.viewKey(), peer: peerKey, port: port}
 	if names != nil {
 		k.named = of
 	}
-	v.mu.Lock()
-	verdict, ok := v.l2Memo[k]
-	v.mu.Unlock()
-	if ok {
+	if verdict, ok := memo[k]; ok {
 		return verdict, nil
 	}
-	verdict, _ = v.l2Direction(a, pod, peer, ingress, "TCP", port, names)
-	v.mu.Lock()
-	v.l2Memo[k] = verdict
-	v.mu.Unlock()
+	verdict, _ := v.l2Direction(a, pod, peer, ingress, "TCP", port, names)
+	memo[k] = verdict
 	return verdict, nil
 }
 

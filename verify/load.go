@@ -80,7 +80,6 @@ type clusterView struct {
 	// memo of the policies that select a pod or workload
 	mu      sync.Mutex
 	selMemo map[selKey][]*netpol
-	l2Memo  map[l2Key]Verdict // Analyzer.l2Judge
 	apMemo  map[string][2][]*authzPolicy
 	l4Memo  map[l4Key]l4Result // terse answers of l4Mode
 
@@ -280,7 +279,7 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 	for _, c := range model.Clusters {
 		a.clusters[c.Name] = &clusterView{
 			c: c, nsLabels: map[string]map[string]string{},
-			selMemo: map[selKey][]*netpol{}, l2Memo: map[l2Key]Verdict{}, apMemo: map[string][2][]*authzPolicy{}, l4Memo: map[l4Key]l4Result{},
+			selMemo: map[selKey][]*netpol{}, apMemo: map[string][2][]*authzPolicy{}, l4Memo: map[l4Key]l4Result{},
 			netpols: map[string]*selIndex[*netpol]{}, authz: map[string]*selIndex[*authzPolicy]{},
 			peerAuthn: map[string][]*peerAuthn{}, destRules: map[string][]*destRule{},
 			virtSvcs: map[string][]*virtualService{}, svcEntry: map[string][]*serviceEntry{},

@@ -864,6 +864,7 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 	allowedKeys := w.allowedKeys
 	clear(allowedKeys)
 	clear(w.reqs)
+	clear(w.l2)
 	for _, pl := range s.Placements {
 		c := pl.Cluster
 		for _, port := range ports {
@@ -885,7 +886,7 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 					}
 					ps := &base[i]
 					if !ps.done {
-						ps.b = p.a.judgeBase(src, t, c, false)
+						ps.b = p.a.judgeBase(src, t, c, false, w.l2)
 						ps.l2in = intentL2(p.m, p.bySvc[s], src, t, c, false)
 						ps.l2out = intentL2(p.m, p.bySvc[s], src, t, c, true)
 						ps.done = true
@@ -915,10 +916,13 @@ type worker struct {
 	entries     []entry
 	allowedKeys map[viewKey]bool
 	reqs        reqIDs // of the keys in allowedKeys
+	l2          l2Memo
 	base        []perSource
 }
 
-func newWorker() *worker { return &worker{allowedKeys: map[viewKey]bool{}, reqs: reqIDs{}} }
+func newWorker() *worker {
+	return &worker{allowedKeys: map[viewKey]bool{}, reqs: reqIDs{}, l2: l2Memo{}}
+}
 
 // perSource is what the proof of one port in one cluster keeps per source:
 // the judgement and the intent as far as they do not depend on the request.

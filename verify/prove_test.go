@@ -163,13 +163,14 @@ func TestTerseJudgesAsFull(t *testing.T) {
 		p := newProver(a)
 		n := 0
 		for _, s := range res.Model.Services {
+			memo := l2Memo{}
 			sources := p.sourcesFor(s)
 			ports := append(slices.Clone(s.Ports), &ir.Port{Name: "sidecar", Port: 15020, TargetPort: 15020, Protocol: ir.ProtoTCP})
 			for _, pl := range s.Placements {
 				for _, port := range ports {
 					tg := Target{Service: s, Port: port}
 					for _, src := range sources {
-						b := p.a.judgeBase(src, tg, pl.Cluster, false)
+						b := p.a.judgeBase(src, tg, pl.Cluster, false, memo)
 						for _, req := range p.requests(s, port) {
 							terse := p.a.judgeRequest(&b, req)
 							full := p.full.judge(src, tg, pl.Cluster, req, false)
