@@ -778,23 +778,40 @@ type viewKey struct {
 }
 
 // reqIDs numbers the request parts of the view keys of one destination.
-type reqIDs map[httpPart]int32
+// The connections of one request come one after the other, so the last
+// part numbered is compared before the map is hashed.
+type reqIDs struct {
+	ids    map[httpPart]int32
+	last   httpPart
+	lastID int32
+}
 
-func (ids reqIDs) key(k l3Key) viewKey {
+func newReqIDs() *reqIDs { return &reqIDs{ids: map[httpPart]int32{}} }
+
+func (r *reqIDs) reset() {
+	clear(r.ids)
+	r.last, r.lastID = httpPart{}, 0
+}
+
+func (r *reqIDs) key(k l3Key) viewKey {
 	if !k.http.on {
 		return viewKey{base: k.base}
 	}
-	id, ok := ids[k.http]
-	if !ok {
-		id = int32(len(ids) + 1)
-		ids[k.http] = id
+	if r.lastID != 0 && k.http == r.last {
+		return viewKey{base: k.base, req: r.lastID}
 	}
+	id, ok := r.ids[k.http]
+	if !ok {
+		id = int32(len(r.ids) + 1)
+		r.ids[k.http] = id
+	}
+	r.last, r.lastID = k.http, id
 	return viewKey{base: k.base, req: id}
 }
 
 // newEntry keeps of a judgement what the proof compares, per view in the
 // order of views.
-func newEntry(src *Source, t Target, c *ir.Cluster, req *Request, j *judgement, ids reqIDs) entry {
+func newEntry(src *Source, t Target, c *ir.Cluster, req *Request, j *judgement, ids *reqIDs) entry {
 	return entry{src: src, t: t, c: c, req: req,
 		vs: [5]Verdict{j.l2out, j.l2in, j.l3gw, j.l3dest, j.layers[4].Verdict},
 		ks: [5]viewKey{{base: j.k2out}, {base: j.k2in}, ids.key(j.k3gw), ids.key(j.k3), {base: j.k4}},
@@ -863,8 +880,9 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 	entries := w.entries[:0]
 	allowedKeys := w.allowedKeys
 	clear(allowedKeys)
-	clear(w.reqs)
+	w.reqs.reset()
 	clear(w.l2)
+	pols := p.bySvc[s]
 	for _, pl := range s.Placements {
 		c := pl.Cluster
 		for _, port := range ports {
@@ -887,18 +905,18 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 					ps := &base[i]
 					if !ps.done {
 						ps.b = p.a.judgeBase(src, t, c, false, w.l2)
-						ps.l2in = intentL2(p.m, p.bySvc[s], src, t, c, false)
-						ps.l2out = intentL2(p.m, p.bySvc[s], src, t, c, true)
+						ps.l2in = intentL2(p.m, pols, src, t, c, false)
+						ps.l2out = intentL2(p.m, pols, src, t, c, true)
 						ps.done = true
 					}
 					j := p.a.judgeRequest(&ps.b, *req)
-					ok, pol := intentVerdict(p.m, p.bySvc[s], src, t, c, *req)
+					ok, pol := intentVerdict(p.m, pols, src, t, c, *req)
 					k.judged++
 					entries = append(entries, newEntry(src, t, c, req, &j, w.reqs))
 					e := &entries[len(entries)-1]
 					e.allowed, e.pol = ok, pol
 					e.l2in, e.l2out = ps.l2in, ps.l2out
-					e.l3 = p.intentL3(p.bySvc[s], src, t, c, *req, ok)
+					e.l3 = p.intentL3(pols, src, t, c, *req, ok)
 					p.mark(e, allowedKeys, k)
 				}
 			}
@@ -915,13 +933,13 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 type worker struct {
 	entries     []entry
 	allowedKeys map[viewKey]bool
-	reqs        reqIDs // of the keys in allowedKeys
+	reqs        *reqIDs // of the keys in allowedKeys
 	l2          l2Memo
 	base        []perSource
 }
 
 func newWorker() *worker {
-	return &worker{allowedKeys: map[viewKey]bool{}, reqs: reqIDs{}, l2: l2Memo{}}
+	return &worker{allowedKeys: map[viewKey]bool{}, reqs: newReqIDs(), l2: l2Memo{}}
 }
 
 // perSource is what the proof of one port in one cluster keeps per source:
@@ -1022,7 +1040,7 @@ func (p *prover) check(e *entry, allowedKeys map[viewKey]bool, k *sink) {
 			k.add(fkey, diag.CodeLayerTooTight, pos,
 				fmt.Sprintf("layer %s denies %s, which the intent allows%s: %s", v.name, p.connText(e), pname, decisionText(ds)), relatedOf(ds)...)
 		case Allowed:
-			if key.base == "" || e.seen(v) || allowedKeys[key] || !p.looseApplies(v, e) {
+			if key.base == "" || !v.loose || e.seen(v) || allowedKeys[key] || !p.looseApplies(v, e) {
 				continue
 			}
 			if v.name == views[0].name && !strings.Contains(key.base, "|pod:") && p.egressByAddress(e) {
@@ -1173,7 +1191,7 @@ func (p *prover) external(e *ir.External, k *sink) {
 			add(&Source{Kind: SourceWorkload, Cluster: c, Namespace: ns, ServiceAccount: anySA})
 		}
 	}
-	allowedKeys, ids := map[viewKey]bool{}, reqIDs{}
+	allowedKeys, ids := map[viewKey]bool{}, newReqIDs()
 	var entries []entry
 	for _, port := range e.Ports {
 		t := Target{External: e, Port: port}
