@@ -136,7 +136,12 @@ var errSyntax = fmt.Errorf("manifest: malformed JSON")
 // must not change while the tree is in use, and what outlives it (the
 // style cache) is copied.
 func parseJSON(raw []byte) (jnode, error) {
-	p := jparser{data: raw}
+	p := parsers.Get().(*jparser)
+	defer func() {
+		p.data = nil
+		parsers.Put(p)
+	}()
+	p.data, p.i = raw, 0
 	n, err := p.value(0)
 	if err != nil {
 		return jnode{}, err
@@ -151,7 +156,14 @@ func parseJSON(raw []byte) (jnode, error) {
 type jparser struct {
 	data []byte
 	i    int
+	// The members and elements of the objects and arrays being read,
+	// copied out at exact size when each one ends: one allocation per
+	// container instead of one per doubling.
+	members []jmember
+	elems   []jnode
 }
+
+var parsers = sync.Pool{New: func() any { return &jparser{} }}
 
 func (p *jparser) space() {
 	for p.i < len(p.data) {
@@ -175,7 +187,8 @@ func (p *jparser) value(depth int) (jnode, error) {
 	switch c := p.data[p.i]; {
 	case c == '{':
 		p.i++
-		var ms []jmember
+		base := len(p.members)
+		defer func() { p.members = p.members[:base] }()
 		p.space()
 		if p.i < len(p.data) && p.data[p.i] == '}' {
 			p.i++
@@ -196,14 +209,14 @@ func (p *jparser) value(depth int) (jnode, error) {
 			if err != nil {
 				return jnode{}, err
 			}
-			ms = append(ms, jmember{key, v})
+			p.members = append(p.members, jmember{key, v})
 			p.space()
 			if p.i >= len(p.data) {
 				return jnode{}, errSyntax
 			}
 			if p.data[p.i] == '}' {
 				p.i++
-				return jnode{kind: jObject, members: sortMembers(ms)}, nil
+				return jnode{kind: jObject, members: sortMembers(slices.Clone(p.members[base:]))}, nil
 			}
 			if p.data[p.i] != ',' {
 				return jnode{}, errSyntax
@@ -212,25 +225,26 @@ func (p *jparser) value(depth int) (jnode, error) {
 		}
 	case c == '[':
 		p.i++
-		es := []jnode{}
 		p.space()
 		if p.i < len(p.data) && p.data[p.i] == ']' {
 			p.i++
-			return jnode{kind: jArray, elems: es}, nil
+			return jnode{kind: jArray, elems: []jnode{}}, nil
 		}
+		base := len(p.elems)
+		defer func() { p.elems = p.elems[:base] }()
 		for {
 			v, err := p.value(depth + 1)
 			if err != nil {
 				return jnode{}, err
 			}
-			es = append(es, v)
+			p.elems = append(p.elems, v)
 			p.space()
 			if p.i >= len(p.data) {
 				return jnode{}, errSyntax
 			}
 			if p.data[p.i] == ']' {
 				p.i++
-				return jnode{kind: jArray, elems: es}, nil
+				return jnode{kind: jArray, elems: slices.Clone(p.elems[base:])}, nil
 			}
 			if p.data[p.i] != ',' {
 				return jnode{}, errSyntax
