@@ -214,7 +214,7 @@ func (a *Analyzer) Graph() *Graph {
 func (a *Analyzer) graphSources(s *ir.Service, pols []*ir.Policy) []*Source {
 	m := a.model
 	var out []*Source
-	seen := map[string]bool{}
+	seen := map[sourceKey]bool{}
 	add := func(src *Source) {
 		if k := srcKey(src); !seen[k] {
 			seen[k] = true

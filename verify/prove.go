@@ -357,22 +357,31 @@ func reqText(t Target, r Request) string {
 
 // --- sources and requests ---
 
-func srcKey(s *Source) string {
-	cl, gw := "", ""
-	if s.Cluster != nil {
-		cl = s.Cluster.Name
+// sourceKey is a source as the proof tells sources apart, comparable so
+// that enumerating a destination's sources formats no strings.
+type sourceKey struct {
+	kind                             SourceKind
+	cluster, gateway                 *ir.Cluster
+	namespace, serviceAccount, label string
+	addr                             netip.Prefix
+	network, host                    string
+	plaintext                        bool
+}
+
+func srcKey(s *Source) sourceKey {
+	k := sourceKey{kind: s.Kind, cluster: s.Cluster, gateway: s.Gateway, namespace: s.Namespace, serviceAccount: s.ServiceAccount,
+		addr: s.Addr, network: s.Network, host: s.Host, plaintext: s.Plaintext}
+	if len(s.Labels) > 0 {
+		k.label = labelString(s.Labels)
 	}
-	if s.Gateway != nil {
-		gw = s.Gateway.Name
-	}
-	return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s|%s|%t|%s", s.Kind, cl, gw, s.Namespace, s.ServiceAccount, labelString(s.Labels), s.Addr, s.Network, s.Plaintext, s.Host)
+	return k
 }
 
 // sourcesFor enumerates the sources the policies of a service name (the
 // intent's and the manifests'), plus one "anyone else" of each kind.
 func (p *prover) sourcesFor(s *ir.Service) []*Source {
 	var out []*Source
-	seen := map[string]bool{}
+	seen := map[sourceKey]bool{}
 	add := func(src *Source) {
 		if k := srcKey(src); !seen[k] {
 			seen[k] = true
@@ -917,7 +926,8 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 					e.allowed, e.pol = ok, pol
 					e.l2in, e.l2out = ps.l2in, ps.l2out
 					e.l3 = p.intentL3(pols, src, t, c, *req, ok)
-					p.mark(e, allowedKeys, k)
+					p.mark(e, allowedKeys, k, !ps.marked)
+					ps.marked = true
 				}
 			}
 			w.base = base
@@ -948,6 +958,7 @@ type perSource struct {
 	b           baseJudgement
 	l2in, l2out bool
 	done        bool
+	marked      bool // its layer-2 views (mark)
 }
 
 // sidecarSource reports whether a source is one the sidecar ports are
@@ -973,11 +984,16 @@ func sidecarSource(src *Source, m *ir.Model) bool {
 }
 
 // mark records the views in which a connection is one the intent allows.
-func (p *prover) mark(e *entry, allowedKeys map[viewKey]bool, k *sink) {
+// The layer-2 views do not depend on the request: without layer2 they
+// were recorded for an earlier request from the same source.
+func (p *prover) mark(e *entry, allowedKeys map[viewKey]bool, k *sink, layer2 bool) {
 	for _, v := range views {
+		if v.layer == 2 && !layer2 {
+			continue
+		}
 		if key := e.ks[v.i]; key.base != "" && e.seen(v) {
 			allowedKeys[key] = true
-			if v.name == views[0].name {
+			if v.i == 0 {
 				k.outAllowed[key.base] = true
 			}
 		}
@@ -1163,7 +1179,7 @@ func (p *prover) external(e *ir.External, k *sink) {
 		return
 	}
 	var sources []*Source
-	seen := map[string]bool{}
+	seen := map[sourceKey]bool{}
 	add := func(s *Source) {
 		if k := srcKey(s); !seen[k] {
 			seen[k] = true
@@ -1212,7 +1228,7 @@ func (p *prover) external(e *ir.External, k *sink) {
 			e := newEntry(src, t, src.Cluster, &Request{}, &j, ids)
 			e.allowed, e.pol = ok, pol
 			e.l2out = intentL2(p.m, pols, src, t, src.Cluster, true)
-			p.mark(&e, allowedKeys, k)
+			p.mark(&e, allowedKeys, k, true)
 			entries = append(entries, e)
 		}
 	}
