@@ -14,11 +14,13 @@ type l2Pod struct {
 	named  map[string]int32
 	text   string
 	key    string // ns/labels, when already known
+	peer   string // "pod:" + key (l2Peer.key), set with key
 }
 
 func (p *l2Pod) viewKey() string {
 	if p.key == "" {
 		p.key = p.ns + "/" + labelString(p.labels)
+		p.peer = "pod:" + p.key
 	}
 	return p.key
 }
@@ -58,6 +60,9 @@ func (p l2Peer) key() string {
 	case p.node:
 		return "node"
 	case p.pod != nil:
+		if p.pod.peer != "" {
+			return p.pod.peer
+		}
 		return "pod:" + p.pod.viewKey()
 	case p.anyAddr:
 		return "addr:?"

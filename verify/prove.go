@@ -165,6 +165,8 @@ type prover struct {
 	allowsByPeerNS map[string][]*ir.Policy
 	openIn         map[*ir.Cluster][]*ir.Service
 	wlByNS         map[string][]*ir.Peer // workload sources of the policies
+	// sameTD are the other clusters of each cluster's trust domain.
+	sameTD map[*ir.Cluster][]*ir.Cluster
 }
 
 type finding struct {
@@ -251,6 +253,14 @@ func newProver(a *Analyzer) *prover {
 		}
 	}
 	p.networks = slices.Sorted(maps.Keys(nets))
+	p.sameTD = map[*ir.Cluster][]*ir.Cluster{}
+	for _, c := range m.Clusters {
+		for _, x := range m.Clusters {
+			if x != c && x.TrustDomain == c.TrustDomain {
+				p.sameTD[c] = append(p.sameTD[c], x)
+			}
+		}
+	}
 	// An address no object names, for "anyone else" destinations.
 	p.outsideAddr = netip.MustParsePrefix("192.0.2.77/32")
 	for _, r := range representatives(append(all, netip.MustParsePrefix("192.0.2.0/24"))) {
@@ -747,10 +757,7 @@ func (p *prover) intentL3(pols []*ir.Policy, src *Source, t Target, c *ir.Cluste
 	if allowed || src.Kind != SourceWorkload {
 		return allowed
 	}
-	for _, x := range p.m.Clusters {
-		if x == src.Cluster || x.TrustDomain != src.Cluster.TrustDomain {
-			continue
-		}
+	for _, x := range p.sameTD[src.Cluster] {
 		twin := *src
 		twin.Cluster, twin.pod, twin.terse = x, nil, nil
 		if ok, _ := intentVerdict(p.m, pols, &twin, t, c, req); ok {
