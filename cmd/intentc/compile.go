@@ -119,6 +119,15 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		return exitError{exitUsage}
 	}
 	stage(c.Context(), "policies")
+	var (
+		staged   *manifest.Staged
+		stageErr error
+	)
+	defer func() {
+		if staged != nil {
+			staged.Discard() // a no-op once committed
+		}
+	}()
 	res, ds := compiler.Compile(compiler.Options{Paths: paths})
 	diags = append(diags, ds...)
 	stage(c.Context(), "compile")
@@ -134,6 +143,12 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		var wg sync.WaitGroup
 		if f.prove {
 			wg.Go(func() { proof = verify.Prove(res.Model, res.Files) })
+		}
+		if !f.check {
+			// The output is written beside out meanwhile, and put in
+			// place only if the checks pass: on a disk, writing a large
+			// output takes as long as checking it.
+			wg.Go(func() { staged, stageErr = manifest.Stage(out, res.Files) })
 		}
 		diags = append(diags, engine.CheckCompiled(c.Context(), res)...)
 		wg.Wait()
@@ -174,8 +189,11 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		}
 		return nil
 	}
-	if err := manifest.Write(out, res.Files); err != nil {
-		fmt.Fprintf(stderr, "intentc: cannot write %s: %v (nothing was changed)\n", out, err)
+	if stageErr == nil {
+		stageErr = staged.Commit()
+	}
+	if stageErr != nil {
+		fmt.Fprintf(stderr, "intentc: cannot write %s: %v (nothing was changed)\n", out, stageErr)
 		return exitError{exitUsage}
 	}
 	stage(c.Context(), "write")

@@ -507,3 +507,38 @@ func TestCompileProve(t *testing.T) {
 		t.Errorf("--prove=false writes %v, the proven compile %v", filesUnproven, files)
 	}
 }
+
+// The output is written beside its directory while the checks run: a
+// compile whose checks fail leaves the output directory as it was, and
+// no trace of the tree it had staged, not even the directories it made.
+func TestCompileFailingChecksWriteNothing(t *testing.T) {
+	policy := t.TempDir()
+	rule := "package main\n\ndeny contains \"no VirtualService here\" if input.kind == \"VirtualService\"\n"
+	if err := os.WriteFile(filepath.Join(policy, "no_vs.rego"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	out := filepath.Join(parent, "new", "out")
+	code, _, stderr := intentc(t, "compile", example, "-o", out, "--policy", policy)
+	if code != exitFindings || !strings.Contains(stderr, "no VirtualService here") {
+		t.Fatalf("exit %d, want %d with the policy's finding\n%s", code, exitFindings, stderr)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("a failed compile left %v in %s", ents, parent)
+	}
+
+	out = filepath.Join(parent, "out")
+	if code, _, stderr := intentc(t, "compile", example, "-o", out); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	before := tree(t, out)
+	if code, _, _ := intentc(t, "compile", example, "-o", out, "--policy", policy); code != exitFindings {
+		t.Fatalf("exit %d, want %d", code, exitFindings)
+	}
+	if after := tree(t, out); !maps.Equal(before, after) {
+		t.Error("a failed compile changed the output")
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 1 {
+		t.Errorf("a failed compile left %v beside the output", ents)
+	}
+}

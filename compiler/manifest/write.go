@@ -66,10 +66,77 @@ func WithMarker(files []File) []File {
 // did not write are carried over untouched (renamed, never rewritten), and
 // one that is in the way of a generated file is an error, with nothing changed.
 func Write(dir string, files []File) error {
-	dir = filepath.Clean(dir)
-	if err := checkPaths(files); err != nil {
+	s, err := Stage(dir, files)
+	if err != nil {
 		return err
 	}
+	return s.Commit()
+}
+
+// Staged is an output tree written into a temporary directory beside its
+// destination and not yet in place: intentc compile writes it while the
+// checks run, then commits it if they pass and discards it if not, so that
+// writing costs no time of its own and nothing reaches dir unchecked.
+type Staged struct {
+	dir, tmp string
+	files    []File
+	made     []string // the directories above tmp Stage created, deepest first
+}
+
+// Stage writes files (and the marker) into a new temporary directory
+// beside dir. Nothing in dir changes.
+func Stage(dir string, files []File) (*Staged, error) {
+	dir = filepath.Clean(dir)
+	if err := checkPaths(files); err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(dir)
+	var made []string
+	for d := parent; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		made = append(made, d)
+	}
+	s := &Staged{dir: dir, files: files, made: made}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		s.Discard()
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".intentc-new-")
+	if err != nil {
+		s.Discard()
+		return nil, err
+	}
+	s.tmp = tmp
+	if err := writeTree(tmp, WithMarker(files)); err != nil {
+		s.Discard()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Discard removes the staged tree, and the directories Stage created for
+// it while they are empty.
+func (s *Staged) Discard() {
+	if s.tmp != "" {
+		os.RemoveAll(s.tmp)
+	}
+	for _, d := range s.made {
+		if os.Remove(d) != nil {
+			break
+		}
+	}
+}
+
+// Commit puts the staged tree in place of dir's generated content, as
+// Write describes; what dir holds is read now, not when the tree was
+// staged. On error nothing in dir has changed, and the staged tree is gone
+// either way.
+func (s *Staged) Commit() error {
+	dir, tmp, files := s.dir, s.tmp, s.files
+	s.made = nil            // in use from now on
+	defer os.RemoveAll(tmp) // a no-op after the final rename
 	owned, err := readMarker(dir)
 	if err != nil {
 		return err
@@ -100,18 +167,6 @@ func Write(dir string, files []File) error {
 				return fmt.Errorf("refusing to replace %s: intentc did not write it", filepath.Join(dir, f))
 			}
 		}
-	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".intentc-new-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp) // a no-op after the final rename
-	if err := writeTree(tmp, WithMarker(files)); err != nil {
-		return err
 	}
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {

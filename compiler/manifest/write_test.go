@@ -436,3 +436,66 @@ func TestWriteKeepsForeignDirectories(t *testing.T) {
 		t.Error("the directory changed although Write failed")
 	}
 }
+
+// A staged tree changes nothing until it is committed; discarded, it
+// leaves nothing behind, not even the directories created for it.
+func TestStageDiscard(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "new", "deeper", "out")
+	s, err := Stage(out, filesOf(generation1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("staging created %s: %v", out, err)
+	}
+	s.Discard()
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("discarding left %v in %s", ents, parent)
+	}
+}
+
+// Commit judges the output directory as it is when committing, not as it
+// was when the tree was staged: a file written into it meanwhile is
+// carried over like any other file intentc did not write, and one in the
+// way of a generated file is refused, with the old output kept.
+func TestStageCommitReadsTheDirectoryAtCommit(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "out")
+	if err := Write(out, filesOf(generation1)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Stage(out, filesOf(generation1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := filepath.Join(out, "clusters", "east", "NOTES.md")
+	if err := os.WriteFile(notes, []byte("mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(notes); err != nil || string(data) != "mine\n" {
+		t.Errorf("a file written while staging: %q, %v", data, err)
+	}
+	noTempLeft(t, parent)
+
+	more := maps.Clone(generation1)
+	more["clusters/east/extra.yaml"] = "kind: ConfigMap\n"
+	s, err = Stage(out, filesOf(more))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "clusters", "east", "extra.yaml"), []byte("mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, out)
+	if err := s.Commit(); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+		t.Fatalf("commit over a file written while staging: %v", err)
+	}
+	if after := snapshot(t, out); !maps.Equal(before, after) {
+		t.Error("a refused commit changed the output")
+	}
+	noTempLeft(t, parent)
+}
