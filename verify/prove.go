@@ -154,7 +154,7 @@ type prover struct {
 	g           *sink               // everything found, merged
 	outsideAddr netip.Prefix
 	networks    []string
-	managedNS   map[string]bool
+	managedNS   map[clusterNS]bool
 	viaIngress  map[*ir.Service]map[*ir.Cluster]bool
 	egressMemo  sync.Map // egressByAddress, by view
 	idMemo      sync.Map // identityFor
@@ -183,7 +183,7 @@ func newProver(a *Analyzer) *prover {
 	full := *a
 	full.terse = false
 	p := &prover{a: a, full: &full, m: a.model, pos: map[string]diag.Pos{}, g: newSink(),
-		managedNS: map[string]bool{}, viaIngress: map[*ir.Service]map[*ir.Cluster]bool{}}
+		managedNS: map[clusterNS]bool{}, viaIngress: map[*ir.Service]map[*ir.Cluster]bool{}}
 	p.bySvc, p.byExt = policiesFor(a.model)
 	m := a.model
 	p.pos[m.Mesh.Src.Ref()] = m.Mesh.Src.Pos
@@ -193,7 +193,7 @@ func newProver(a *Analyzer) *prover {
 		p.pos[c.Src.Ref()] = c.Src.Pos
 		nets[c.Network] = true
 		for _, ns := range m.ManagedNamespaces(c) {
-			p.managedNS[c.Name+"/"+ns] = true
+			p.managedNS[clusterNS{c, ns}] = true
 		}
 		all = slices.Concat(all, c.Pods, c.ServiceNets, c.Nodes, c.Egress)
 		if c.EastWest != nil {
@@ -739,12 +739,12 @@ type entry struct {
 
 // seen is the intent as a view sees a connection.
 func (e *entry) seen(v view) bool {
-	switch v.name {
-	case views[0].name:
+	switch v.i {
+	case 0:
 		return e.l2out
-	case views[1].name:
+	case 1:
 		return e.l2in
-	case views[3].name:
+	case 3:
 		return e.l3
 	}
 	return e.allowed
@@ -840,8 +840,8 @@ func newEntry(src *Source, t Target, c *ir.Cluster, req *Request, j *judgement, 
 // gateway's own policy exists only to narrow the ranges the intent lets in
 // through it.
 func (p *prover) looseApplies(v view, e *entry) bool {
-	switch v.name {
-	case views[0].name:
+	switch v.i {
+	case 0:
 		if !p.m.Mesh.DefaultDeny {
 			return false
 		}
@@ -850,7 +850,7 @@ func (p *prover) looseApplies(v view, e *entry) bool {
 			return false
 		}
 		return p.managed(sd.cluster, sd.pod.ns)
-	case views[2].name:
+	case 2:
 		// Only at the gateways of the clusters a restricted ingress
 		// source enters through (elsewhere intentc configures no
 		// gateway), and only for requests such a source may send: the
@@ -876,7 +876,13 @@ func (p *prover) looseApplies(v view, e *entry) bool {
 	return v.loose
 }
 
-func (p *prover) managed(c *ir.Cluster, ns string) bool { return p.managedNS[c.Name+"/"+ns] }
+// clusterNS is a namespace of one cluster.
+type clusterNS struct {
+	c  *ir.Cluster
+	ns string
+}
+
+func (p *prover) managed(c *ir.Cluster, ns string) bool { return p.managedNS[clusterNS{c, ns}] }
 
 func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 	sources := p.sourcesFor(s)
@@ -1066,7 +1072,7 @@ func (p *prover) check(e *entry, allowedKeys map[viewKey]bool, k *sink) {
 			if key.base == "" || !v.loose || e.seen(v) || allowedKeys[key] || !p.looseApplies(v, e) {
 				continue
 			}
-			if v.name == views[0].name && !strings.Contains(key.base, "|pod:") && p.egressByAddress(e) {
+			if v.i == 0 && !strings.Contains(key.base, "|pod:") && p.egressByAddress(e) {
 				continue
 			}
 			fkey := fmt.Sprintf("5002|%s|%s|%s|%s", v.name, e.t, e.c.Name, obj(v.layer))
