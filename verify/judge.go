@@ -356,7 +356,7 @@ func (a *Analyzer) judgeL4(j *judgement, src *Source, sd side, path pathKind, s 
 	var tlsDec *Decision
 	switch src.Kind {
 	case SourceWorkload, SourceIngress:
-		transport, tlsDec = a.clusters[sd.cluster.Name].clientTLS(a, sd.clientNS, s.Host(), s.Namespace, p.Port)
+		transport, tlsDec = a.clusters[sd.cluster.Name].clientTLS(a, sd.clientNS, a.hostOf(s), s.Namespace, p.Port)
 	case SourceAddress:
 		if src.Plaintext {
 			transport = "DISABLE"
@@ -469,7 +469,7 @@ func (a *Analyzer) judgeL3(j *judgement, b *baseJudgement, req Request) {
 // the view keys but for the request's part.
 func (a *Analyzer) prepareL3(b *baseJudgement, r3 l3Req) {
 	s := b.t.Service
-	b.r3, b.host = r3, s.Host()
+	b.r3, b.host = r3, a.hostOf(s)
 	b.view = a.clusters[b.c.Name]
 	b.pols, _ = b.view.applicable(a, b.w)
 	if a.terse {

@@ -41,6 +41,7 @@ type Analyzer struct {
 	ports  *PortInventory
 	// mesh-wide facts
 	root  string
+	hosts map[*ir.Service]string // each service's Host(), built once
 	cache *analyzerCache
 	// terse: decisions carry no text (the proof builds text only for the
 	// connections it reports, by judging them again).
@@ -53,6 +54,14 @@ type analyzerCache struct {
 	mu   sync.Mutex
 	pods map[*ir.Service]l2Pod
 	sets map[string]ipSet
+}
+
+// hostOf is s.Host(), without building it again.
+func (a *Analyzer) hostOf(s *ir.Service) string {
+	if h, ok := a.hosts[s]; ok {
+		return h
+	}
+	return s.Host()
 }
 
 // textf formats a decision's text, unless the analyzer is terse.
@@ -275,6 +284,10 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 		ports:    opts.Ports,
 		root:     cmp.Or(model.Mesh.RootNamespace, "istio-system"),
 		cache:    &analyzerCache{pods: map[*ir.Service]l2Pod{}, sets: map[string]ipSet{}},
+		hosts:    map[*ir.Service]string{},
+	}
+	for _, s := range model.Services {
+		a.hosts[s] = s.Host()
 	}
 	for _, c := range model.Clusters {
 		a.clusters[c.Name] = &clusterView{
