@@ -635,8 +635,6 @@ func (a *Analyzer) memoSet(key string, f func() ipSet) ipSet {
 	return s
 }
 
-// podOf is a service's pods as layer 2 sees them (memoised: every
-// connection to the service asks).
 // l2Key is what decides a layer-2 verdict: the cluster, the direction,
 // the pod (l2Pod.viewKey), the other end (l2Peer.key), the port and the
 // service whose named ports it resolves against (nil: none).
@@ -674,6 +672,8 @@ func (a *Analyzer) l2Judge(memo l2Memo, v *clusterView, pod l2Pod, peer l2Peer, 
 	return verdict, nil
 }
 
+// podOf is a service's pods as layer 2 sees them (memoised: every
+// connection to the service asks).
 func (a *Analyzer) podOf(s *ir.Service) l2Pod {
 	a.cache.mu.Lock()
 	defer a.cache.mu.Unlock()
