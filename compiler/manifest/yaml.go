@@ -138,7 +138,10 @@ var errSyntax = fmt.Errorf("manifest: malformed JSON")
 func parseJSON(raw []byte) (jnode, error) {
 	p := parsers.Get().(*jparser)
 	defer func() {
+		// Nothing of this document stays reachable from the pool.
 		p.data = nil
+		clear(p.members[:cap(p.members)])
+		clear(p.elems[:cap(p.elems)])
 		parsers.Put(p)
 	}()
 	p.data, p.i = raw, 0
