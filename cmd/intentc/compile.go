@@ -146,8 +146,8 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		}
 		if !f.check {
 			// The output is written beside out meanwhile, and put in
-			// place only if the checks pass: on a disk, writing a large
-			// output takes as long as checking it.
+			// place only if the checks pass: creating a large output's
+			// files takes seconds, which then overlap the checks.
 			wg.Go(func() { staged, stageErr = manifest.Stage(out, res.Files) })
 		}
 		diags = append(diags, engine.CheckCompiled(c.Context(), res)...)

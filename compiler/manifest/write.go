@@ -76,7 +76,7 @@ func Write(dir string, files []File) error {
 // Staged is an output tree written into a temporary directory beside its
 // destination and not yet in place: intentc compile writes it while the
 // checks run, then commits it if they pass and discards it if not, so that
-// writing costs no time of its own and nothing reaches dir unchecked.
+// the write overlaps the checks and nothing reaches dir unchecked.
 type Staged struct {
 	dir, tmp string
 	files    []File
@@ -93,8 +93,8 @@ func Stage(dir string, files []File) (*Staged, error) {
 	parent := filepath.Dir(dir)
 	var made []string
 	for d := parent; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
-			break
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) || filepath.Dir(d) == d {
+			break // there already, or not ours to remove
 		}
 		made = append(made, d)
 	}
@@ -135,7 +135,7 @@ func (s *Staged) Discard() {
 // either way.
 func (s *Staged) Commit() error {
 	dir, tmp, files := s.dir, s.tmp, s.files
-	s.made = nil            // in use from now on
+	s.made = nil            // dir goes in them: Discard must leave them be
 	defer os.RemoveAll(tmp) // a no-op after the final rename
 	owned, err := readMarker(dir)
 	if err != nil {
