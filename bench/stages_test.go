@@ -110,6 +110,7 @@ func BenchmarkStages(b *testing.B) {
 	objs, arts := emitAll(model)
 	outDir := b.TempDir()
 
+	judged := 0 // connections the proof judged, reported beside its time
 	run := func(name string, f func()) {
 		b.Run(fmt.Sprintf("N=%d,C=%d/%s", *fleetN, *fleetC, name), func(b *testing.B) {
 			b.ReportAllocs()
@@ -119,6 +120,9 @@ func BenchmarkStages(b *testing.B) {
 			}
 			b.ReportMetric(float64((cpuTime()-start).Milliseconds())/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(nobj), "objects/op")
+			if name == "prove" {
+				b.ReportMetric(float64(judged), "connections/op")
+			}
 		})
 	}
 	run("parse", func() { intent.Load(paths) })
@@ -132,7 +136,7 @@ func BenchmarkStages(b *testing.B) {
 	run("emit", func() { emitAll(model) })
 	run("render", func() { manifest.Render(objs, arts, model.Digest) })
 	run("check", func() { engine.CheckCompiled(ctx, res) })
-	run("prove", func() { verify.Prove(res.Model, res.Files) })
+	run("prove", func() { _, st := verify.ProveStats(res.Model, res.Files); judged = st.Connections })
 	run("write", func() {
 		// A fresh directory each time: what CI's first compile does.
 		out := filepath.Join(outDir, "out")

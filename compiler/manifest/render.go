@@ -80,7 +80,7 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 			d.WithRelated(firstPos(prev.Sources), "the other object comes from here")
 			continue
 		}
-		byPath[full] = o
+		byPath[full] = ir.Object{Sources: o.Sources} // the body is dropped once serialised
 		if o.Patch {
 			patches[o.Cluster] = append(patches[o.Cluster], patchRef{rel, kind, acc.GetName(), acc.GetNamespace()})
 		} else {
@@ -118,6 +118,10 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 			panic(fmt.Sprintf("manifest: cannot serialise %s: %v", j.full, err)) // typed objects always serialise
 		}
 		files[i] = File{Path: j.full, Data: data, JSON: doc}
+		// The typed objects are most of the memory a compile holds until
+		// now: let each go as soon as its bytes exist, rather than all at
+		// the end, when they would be alive beside every file's bytes.
+		j.o.Body, j.acc = nil, nil
 	}
 	if shared {
 		// One body emitted twice is labelled and serialised once per
