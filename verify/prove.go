@@ -52,6 +52,13 @@ func Prove(model *ir.Model, files []manifest.File) diag.List {
 
 // ProveStats is Prove, also returning what it judged.
 func ProveStats(model *ir.Model, files []manifest.File) (diag.List, Stats) {
+	return prove(model, files, false)
+}
+
+// prove is ProveStats; with everyRequest it checks each request of a
+// source that no policy can tell from the others too (quietSource), as
+// the test holding the shortcut to the full proof does.
+func prove(model *ir.Model, files []manifest.File, everyRequest bool) (diag.List, Stats) {
 	if model == nil || model.Mesh.Model == "federated" {
 		// verify models the multi-primary mesh: one control plane view
 		// and one identity space. A federated mesh's .global routing and
@@ -61,6 +68,7 @@ func ProveStats(model *ir.Model, files []manifest.File) (diag.List, Stats) {
 	a, diags := New(model, files, Options{})
 	a.terse = true
 	p := newProver(a)
+	p.everyRequest = everyRequest
 	// Services are proven independently, on every core; their findings
 	// merge in service order, so the result does not depend on timing.
 	sinks := make([]*sink, len(model.Services)+len(model.Externals))
@@ -167,6 +175,10 @@ type prover struct {
 	wlByNS         map[string][]*ir.Peer // workload sources of the policies
 	// sameTD are the other clusters of each cluster's trust domain.
 	sameTD map[*ir.Cluster][]*ir.Cluster
+	// everyRequest turns off the shortcut for sources no policy tells
+	// apart by request (quietSource); for the test that holds it to the
+	// full proof.
+	everyRequest bool
 }
 
 type finding struct {
@@ -930,6 +942,10 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 						ps.l2in = intentL2(p.m, pols, src, t, c, false)
 						ps.l2out = intentL2(p.m, pols, src, t, c, true)
 						ps.done = true
+						ps.quiet = len(reqs) > 1 && !p.everyRequest && p.quietSource(&ps.b, pols)
+					} else if ps.skip {
+						k.judged++ // as its first request was (quietSource)
+						continue
 					}
 					j := p.a.judgeRequest(&ps.b, *req)
 					ok, pol := intentVerdict(p.m, pols, src, t, c, *req)
@@ -941,6 +957,7 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 					e.l3 = p.intentL3(pols, src, t, c, *req, ok)
 					p.mark(e, allowedKeys, k, !ps.marked)
 					ps.marked = true
+					ps.skip = ps.quiet && !e.allowed && !e.l3 && shut(e.vs[2]) && shut(e.vs[3])
 				}
 			}
 			w.base = base
@@ -972,7 +989,62 @@ type perSource struct {
 	l2in, l2out bool
 	done        bool
 	marked      bool // its layer-2 views (mark)
+	// quiet: no policy tells the source's requests apart (quietSource);
+	// skip: and its first request showed the others have nothing to add.
+	quiet, skip bool
 }
+
+// quietSource reports whether neither the intent nor layer 3 can tell one
+// request of a source from another, so that judging its first request
+// judges them all. Only layer 3 and the intent look at requests (layers 2
+// and 4 are the base's), and both only once a policy's source matches:
+// here no rule of an AuthorizationPolicy on the destination (or the
+// ingress gateway it comes through) can match the source, whatever the
+// request, and no policy of the intent names it, nor the same identity in
+// another cluster of its trust domain.
+//
+// Such a source's later requests are then not checked at all when its
+// first is denied by the intent and shut at layer 3 (shut): they are
+// marked as allowed in no view, every view sees them as it sees the first
+// (the layer-3 views differ only in the request, and only an allowed or
+// unknown verdict is checked against it), and the first is checked before
+// them, so any finding they could draw, with the same key, is already
+// drawn by it with the same text. A test holds the shortcut to the full
+// proof on intents with and without findings.
+func (p *prover) quietSource(b *baseJudgement, pols []*ir.Policy) bool {
+	if !b.complete && (slices.Contains(b.from, yes) || slices.Contains(b.from, maybe) ||
+		b.src.Kind == SourceIngress && (slices.Contains(b.gwFrom, yes) || slices.Contains(b.gwFrom, maybe))) {
+		return false
+	}
+	src := b.src
+	named := func(src *Source) bool {
+		for _, pol := range pols {
+			for _, peer := range pol.From {
+				if peerMatches(p.m, peer, src, b.c) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if named(src) {
+		return false
+	}
+	if src.Kind == SourceWorkload {
+		for _, x := range p.sameTD[src.Cluster] {
+			twin := *src
+			twin.Cluster, twin.pod, twin.terse = x, nil, nil
+			if named(&twin) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// shut reports whether a layer-3 verdict lets nothing through that (ii)
+// would check.
+func shut(v Verdict) bool { return v == Denied || v == NotApplicable }
 
 // sidecarSource reports whether a source is one the sidecar ports are
 // judged for: only layer 2 stands there, and it tells apart pods by labels
