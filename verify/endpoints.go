@@ -57,6 +57,7 @@ type Source struct {
 	// terse is the calling end as a terse analyzer sees it, once computed:
 	// the proof asks for it for every connection it judges.
 	terse *side
+	addr  *keyedSet // setOf(Addr), for a terse analyzer
 }
 
 // String names the source for reports.

@@ -224,14 +224,14 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool, 
 	case pathSame:
 		inPeer = l2Peer{pod: sd.pod, text: sd.pod.text}
 	case pathFlat:
-		src4 := a.common(sd.cluster, c)
-		inPeer = l2Peer{addr: src4, anyAddr: src4.empty(), text: a.cat(sd.cluster.Name, "'s pod addresses")}
+		inPeer = addressPeer(a.commonKeyed(sd.cluster, c), a.cat(sd.cluster.Name, "'s pod addresses"))
 	case pathCross:
 		if ew != nil {
 			inPeer = l2Peer{pod: dv.ewPod, text: a.cat(c.Name, "'s east-west gateway pods")}
 		}
 	case pathAddress:
-		inPeer = l2Peer{addr: setOf(src.Addr)}
+		ks := a.srcAddr(src)
+		inPeer = l2Peer{addr: ks.set, k: "addr:" + ks.str}
 		if !a.terse {
 			inPeer.text = src.Addr.String()
 		}
@@ -258,7 +258,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool, 
 		// is, to a NetworkPolicy, one of that cluster's pods.
 		for _, x := range a.model.Clusters {
 			if x != c && x.Network == c.Network && len(x.Pods) > 0 && a.pods(x).containsAll(setOf(src.Addr)) {
-				peerKey = l2Peer{addr: a.common(x, c)}.key()
+				peerKey = "addr:" + a.commonKeyed(x, c).str // l2Peer{addr: a.common(x, c)}.key()
 			}
 		}
 	}
@@ -278,11 +278,15 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool, 
 		case pathSame:
 			outPeer, named = l2Peer{pod: &destPod, text: destPod.text}, destPod.named
 		case pathFlat:
-			dst := a.common(c, sd.cluster)
-			outPeer = l2Peer{addr: dst, anyAddr: dst.empty(), text: a.cat(c.Name, "'s pod addresses")}
+			outPeer = addressPeer(a.commonKeyed(c, sd.cluster), a.cat(c.Name, "'s pod addresses"))
 		case pathCross:
-			addr, ok := a.addr(ew.Address)
-			outPeer = l2Peer{addr: addr, anyAddr: !ok, text: a.cat(c.Name, "'s east-west gateway ", ew.Address)}
+			text := a.cat(c.Name, "'s east-west gateway ", ew.Address)
+			if ks, ok := a.fixed.eastWest[c]; ok {
+				outPeer = l2Peer{addr: ks.set, text: text, k: "addr:" + ks.str}
+			} else {
+				addr, ok := a.addr(ew.Address)
+				outPeer = l2Peer{addr: addr, anyAddr: !ok, text: text}
+			}
 			port = ew.Port
 		}
 		var v Verdict
@@ -369,18 +373,18 @@ func (a *Analyzer) judgeL4(j *judgement, src *Source, sd side, path pathKind, s 
 	if transport != "ISTIO_MUTUAL" {
 		principal = ""
 	}
-	var ip ipSet
+	var ip keyedSet
 	switch path {
 	case pathSame, pathFlat:
-		ip = a.podAddrs(sd.cluster)
+		ip = a.podAddrsKeyed(sd.cluster)
 	case pathCross:
-		ip = a.podAddrs(c) // the east-west gateway pod's address
+		ip = a.podAddrsKeyed(c) // the east-west gateway pod's address
 	case pathAddress:
-		ip = setOf(src.Addr)
+		ip = a.srcAddr(src)
 	case pathNode:
-		ip = setOrNil(c.Nodes)
+		ip = keyedSet{set: setOrNil(c.Nodes)}
 	}
-	r3 := l3Req{principal: principal, srcIP: ip, remoteIP: ip, port: T, http: p.IsL7()}
+	r3 := l3Req{principal: principal, srcIP: ip.set, remoteIP: ip.set, ips: ip.str, port: T, http: p.IsL7()}
 	l4 := &j.layers[4]
 	if src.Kind == SourceNode {
 		l4.Note = "kubelet probes are rewritten by the sidecar injector to its agent"
@@ -486,8 +490,8 @@ func (a *Analyzer) prepareL3(b *baseJudgement, r3 l3Req) {
 		if len(ig.Ports) > 0 {
 			port = ig.Ports[0]
 		}
-		client := setOf(b.src.Addr)
-		b.gwReq = l3Req{srcIP: client, remoteIP: client, port: port}
+		client := a.srcAddr(b.src)
+		b.gwReq = l3Req{srcIP: client.set, remoteIP: client.set, ips: client.str, port: port}
 		b.k3gw = "gw|" + b.src.Gateway.Name + "|" + b.gwReq.key()
 		b.gwReq.http = true
 		if a.terse {
@@ -602,6 +606,34 @@ func (a *Analyzer) podAddrs(c *ir.Cluster) ipSet {
 	return a.pods(c)
 }
 
+// srcAddr is setOf(src.Addr) with its text, kept on the source by a
+// terse analyzer (a source is proven on one goroutine, like its side).
+func (a *Analyzer) srcAddr(src *Source) keyedSet {
+	if src.addr != nil {
+		return *src.addr
+	}
+	ks := keyed(setOf(src.Addr))
+	if a.terse {
+		src.addr = &ks
+	}
+	return ks
+}
+
+// podAddrsKeyed and commonKeyed are podAddrs and common with their text.
+func (a *Analyzer) podAddrsKeyed(c *ir.Cluster) keyedSet {
+	if s, ok := a.fixed.pods[c]; ok {
+		return s
+	}
+	return keyed(a.podAddrs(c))
+}
+
+func (a *Analyzer) commonKeyed(x, y *ir.Cluster) keyedSet {
+	if s, ok := a.fixed.common[[2]*ir.Cluster{x, y}]; ok {
+		return s
+	}
+	return keyed(a.common(x, y))
+}
+
 // pods, common and addr memoise address sets every connection asks for.
 func (a *Analyzer) pods(c *ir.Cluster) ipSet {
 	return a.memoSet("pods|"+c.Name, func() ipSet { return setOrNil(c.Pods) })
@@ -675,6 +707,9 @@ func (a *Analyzer) l2Judge(memo l2Memo, v *clusterView, pod l2Pod, peer l2Peer, 
 // podOf is a service's pods as layer 2 sees them (memoised: every
 // connection to the service asks).
 func (a *Analyzer) podOf(s *ir.Service) l2Pod {
+	if p, ok := a.fixed.svcPods[s]; ok {
+		return p
+	}
 	a.cache.mu.Lock()
 	defer a.cache.mu.Unlock()
 	if p, ok := a.cache.pods[s]; ok {

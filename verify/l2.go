@@ -34,6 +34,25 @@ type l2Peer struct {
 	anyAddr bool
 	node    bool
 	text    string
+	k       string // key(), when already known (addressPeer)
+}
+
+// keyedSet is an address set with its text (ipSet.String), for the sets
+// every judged connection names: built once, not for each key.
+type keyedSet struct {
+	set ipSet
+	str string
+}
+
+func keyed(s ipSet) keyedSet { return keyedSet{s, s.String()} }
+
+// addressPeer is l2Peer{addr: s.set, anyAddr: s.set.empty()} with its key.
+func addressPeer(s keyedSet, text string) l2Peer {
+	p := l2Peer{addr: s.set, anyAddr: s.set.empty(), text: text, k: "addr:?"}
+	if !p.anyAddr {
+		p.k = "addr:" + s.str
+	}
+	return p
 }
 
 // ranges splits an address peer into one peer per prefix of its set.
@@ -57,6 +76,8 @@ func (p l2Peer) ranges() []l2Peer {
 
 func (p l2Peer) key() string {
 	switch {
+	case p.k != "":
+		return p.k
 	case p.node:
 		return "node"
 	case p.pod != nil:

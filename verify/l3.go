@@ -44,6 +44,7 @@ type l3Req struct {
 	principal string // "" without mTLS
 	srcIP     ipSet  // the direct peer's address(es); nil when unknown
 	remoteIP  ipSet
+	ips       string // srcIP.String(), when srcIP and remoteIP are one keyedSet
 	port      int32
 	http      bool
 	method    string
@@ -59,7 +60,7 @@ type l3Req struct {
 func (r l3Req) viewKey() string {
 	if r.principal != "" {
 		x := r
-		x.srcIP, x.remoteIP = nil, nil
+		x.srcIP, x.remoteIP, x.ips = nil, nil, ""
 		return x.key()
 	}
 	return r.key()
@@ -69,12 +70,12 @@ func (r l3Req) key() string {
 	var b strings.Builder
 	b.WriteString(r.principal)
 	b.WriteByte('|')
-	if r.srcIP != nil {
-		b.WriteString(r.srcIP.String())
-	}
-	b.WriteByte('|')
-	if r.remoteIP != nil {
-		b.WriteString(r.remoteIP.String())
+	if r.ips != "" {
+		b.WriteString(r.ips)
+		b.WriteByte('|')
+		b.WriteString(r.ips)
+	} else {
+		r.writeIPs(&b)
 	}
 	b.WriteByte('|')
 	b.WriteString(strconv.Itoa(int(r.port)))
@@ -82,6 +83,16 @@ func (r l3Req) key() string {
 		return withHTTPKey(b.String(), r.method, r.path, r.host, r.headers)
 	}
 	return b.String()
+}
+
+func (r l3Req) writeIPs(b *strings.Builder) {
+	if r.srcIP != nil {
+		b.WriteString(r.srcIP.String())
+	}
+	b.WriteByte('|')
+	if r.remoteIP != nil {
+		b.WriteString(r.remoteIP.String())
+	}
 }
 
 // withHTTPKey appends to a request's key the part its HTTP attributes

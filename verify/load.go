@@ -42,10 +42,21 @@ type Analyzer struct {
 	// mesh-wide facts
 	root  string
 	hosts map[*ir.Service]string // each service's Host(), built once
+	fixed fixedSets
 	cache *analyzerCache
 	// terse: decisions carry no text (the proof builds text only for the
 	// connections it reports, by judging them again).
 	terse bool
+}
+
+// fixedSets are the address sets and pods every judged connection asks
+// for, built in New for the model's clusters and services and read
+// without a lock; the memos of analyzerCache hold the rest.
+type fixedSets struct {
+	pods     map[*ir.Cluster]keyedSet // podAddrs
+	common   map[[2]*ir.Cluster]keyedSet
+	eastWest map[*ir.Cluster]keyedSet // the east-west gateway's address, when it is one
+	svcPods  map[*ir.Service]l2Pod    // podOf
 }
 
 // analyzerCache memoises what every connection to a service asks; shared
@@ -286,8 +297,22 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 		cache:    &analyzerCache{pods: map[*ir.Service]l2Pod{}, sets: map[string]ipSet{}},
 		hosts:    map[*ir.Service]string{},
 	}
+	a.fixed = fixedSets{pods: map[*ir.Cluster]keyedSet{}, common: map[[2]*ir.Cluster]keyedSet{},
+		eastWest: map[*ir.Cluster]keyedSet{}, svcPods: map[*ir.Service]l2Pod{}}
 	for _, s := range model.Services {
 		a.hosts[s] = s.Host()
+		a.fixed.svcPods[s] = a.podOf(s)
+	}
+	for _, x := range model.Clusters {
+		a.fixed.pods[x] = keyed(a.podAddrs(x))
+		for _, y := range model.Clusters {
+			a.fixed.common[[2]*ir.Cluster{x, y}] = keyed(a.common(x, y))
+		}
+		if ew := x.EastWest; ew != nil {
+			if s, ok := a.addr(ew.Address); ok {
+				a.fixed.eastWest[x] = keyed(s)
+			}
+		}
 	}
 	for _, c := range model.Clusters {
 		a.clusters[c.Name] = &clusterView{
