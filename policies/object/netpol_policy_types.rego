@@ -18,7 +18,8 @@ package intentc.object.netpol_policy_types
 import data.intentc.lib
 
 deny contains finding if {
-	lib.is_kind(input, "networking.k8s.io", "NetworkPolicy")
+	input.kind == "NetworkPolicy"
+	startswith(input.apiVersion, "networking.k8s.io/") # lib.is_kind(input, "networking.k8s.io", "NetworkPolicy"), inline
 	not lib.has_items(object.get(input, "spec", {}), "policyTypes")
 	finding := {
 		"msg": sprintf("no policyTypes: Kubernetes infers them from the rules present (here %s), so a direction without rules is left open", [inferred]),

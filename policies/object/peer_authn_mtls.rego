@@ -45,7 +45,8 @@ deny contains finding if {
 }
 
 is_pa if {
-	lib.is_kind(input, "security.istio.io", "PeerAuthentication")
+	input.kind == "PeerAuthentication"
+	startswith(input.apiVersion, "security.istio.io/") # lib.is_kind(input, "security.istio.io", "PeerAuthentication"), inline
 	lib.mtls == "strict"
 }
 

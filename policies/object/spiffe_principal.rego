@@ -18,7 +18,8 @@ package intentc.object.spiffe_principal
 import data.intentc.lib
 
 deny contains finding if {
-	lib.is_kind(input, "security.istio.io", "AuthorizationPolicy")
+	input.kind == "AuthorizationPolicy"
+	startswith(input.apiVersion, "security.istio.io/") # lib.is_kind(input, "security.istio.io", "AuthorizationPolicy"), inline
 	some i, rule in input.spec.rules
 	some j, from in rule.from
 	some field in ["principals", "notPrincipals"]
@@ -31,7 +32,8 @@ deny contains finding if {
 }
 
 deny contains finding if {
-	lib.is_kind(input, "security.istio.io", "AuthorizationPolicy")
+	input.kind == "AuthorizationPolicy"
+	startswith(input.apiVersion, "security.istio.io/") # lib.is_kind(input, "security.istio.io", "AuthorizationPolicy"), inline
 	some i, rule in input.spec.rules
 	some j, cond in rule.when
 	cond.key == "source.principal"
