@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -141,7 +142,7 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 	// Such copies also share one value: converted once, held once.
 	values := &valueCache{}
 	parse := func(i int) diag.List {
-		if files[i].json != nil {
+		if files[i].json != nil && sums[i] == ([sha256.Size]byte{}) {
 			sums[i] = sha256.Sum256(files[i].json)
 		}
 		var diags diag.List
@@ -155,6 +156,75 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 		})
 		var out diag.List
 		out.Append(results...)
+		return out.Sorted()
+	}
+
+	if e.combine == nil {
+		// One cluster after the other: its files converted, its bundle
+		// and its objects evaluated, its values let go. The bundle rules
+		// read one cluster at a time, so no more than one cluster's
+		// values need be alive (at scale they are most of a check's
+		// memory). Copies of an object in several clusters are converted
+		// once, and held until the last of them is read (valueCache.left).
+		e.parallel(ctx, t, len(files), results, func(_ storage.Transaction, i int) diag.List {
+			if files[i].json != nil {
+				sums[i] = sha256.Sum256(files[i].json)
+			}
+			return nil
+		})
+		values.left = map[[sha256.Size]byte]int32{}
+		for i, f := range files {
+			if f.json != nil && !f.handWritten {
+				values.left[sums[i]]++
+			}
+		}
+		groups := map[string][]int{}
+		for i, f := range files {
+			groups[f.cluster] = append(groups[f.cluster], i)
+		}
+		evals := make([]diag.List, len(files))
+		var bundleDiags []diag.List
+		for _, c := range slices.Sorted(maps.Keys(groups)) {
+			idx := groups[c]
+			scratch := make([]diag.List, 1+len(idx)) // results land by file index instead
+			e.parallel(ctx, t, len(idx), scratch, func(_ storage.Transaction, k int) diag.List {
+				results[idx[k]] = parse(idx[k])
+				return nil
+			})
+			var members []*object
+			for _, i := range idx {
+				for _, o := range objs[i] {
+					if e.bundleKinds[o.kind] {
+						members = append(members, o)
+					}
+				}
+			}
+			// The bundle first: it is the longest evaluation, and the
+			// cluster's objects fill the other cores meanwhile.
+			bundle := make([]diag.List, 1)
+			e.parallel(ctx, t, 1+len(idx), scratch, func(txn storage.Transaction, k int) diag.List {
+				if k == 0 {
+					if len(members) > 0 {
+						bundle[0] = e.eval(ctx, txn, t, *e.bundle, job{members: members, cluster: c})
+					}
+					return nil
+				}
+				i := idx[k-1]
+				evals[i] = e.evalFile(ctx, txn, t, files[i], objs[i], sums[i], memo, func(o *object) bool { return e.bundleKinds[o.kind] })
+				return nil
+			})
+			bundleDiags = append(bundleDiags, bundle[0])
+			for _, i := range idx {
+				objs[i] = nil
+			}
+		}
+		var out diag.List
+		out.Append(results...)
+		out.Append(evals...)
+		out.Append(bundleDiags...)
+		if err := ctx.Err(); err != nil {
+			out.Add(diag.CodePolicyEvalError, t.combinedPos, "policy checks interrupted: %v", err)
+		}
 		return out.Sorted()
 	}
 
@@ -262,12 +332,17 @@ func (e *Engine) parallel(ctx context.Context, t *target, n int, results []diag.
 type valueCache struct {
 	values    sync.Map // [sha256.Size]byte → *valueEntry
 	interners sync.Pool
+	// left counts, when set, the files with each digest: an entry is
+	// dropped once that many have read it, so that a value is held no
+	// longer than the last copy of its object needs it.
+	left map[[sha256.Size]byte]int32
 }
 
 type valueEntry struct {
 	once  sync.Once
 	value ast.Value
 	err   error
+	read  atomic.Int32 // how many files have read it
 }
 
 // parseShared is parseSource, taking the value of a compiled object from
@@ -287,6 +362,9 @@ func parseShared(s source, values *valueCache, sum [sha256.Size]byte) ([]*object
 		ent.value, ent.err = valueFromJSON(s.json, in)
 		values.interners.Put(in)
 	})
+	if values.left != nil && ent.read.Add(1) == values.left[sum] {
+		values.values.Delete(sum)
+	}
 	if ent.err != nil {
 		return parseSource(source{path: s.path, cluster: s.cluster, data: s.data, generated: s.generated})
 	}
