@@ -112,11 +112,11 @@ type job struct {
 
 // run checks files on GOMAXPROCS workers. Each file is parsed (converted
 // once to the Rego value every query then uses) and each of its objects
-// evaluated; with bundles, every file is parsed first, and then each
-// cluster's bundle and the combined input of the user bundle rules are
-// evaluated alongside the objects (bundles first: they are the longest
-// evaluations, and a cluster's bundle no longer waits for every object of
-// the others). Results land in slices indexed by file or job, so the
+// evaluated; with bundles, cluster by cluster, its files are parsed
+// first and then its bundle is evaluated alongside its objects (the bundle
+// first: it is the longest evaluation); with user bundle rules over the
+// combined input, every file is parsed first and the bundles and the
+// combined input evaluated alongside every object. Results land in slices indexed by file or job, so the
 // output does not depend on scheduling, and the list is sorted at the end.
 func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, bundles bool) diag.List {
 	e.mu.Lock()

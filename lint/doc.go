@@ -34,8 +34,12 @@
 // rego.EvalParsedInput on GOMAXPROCS workers, each with its own store
 // transaction, with a flat cache of rule results (evalcache.go) and no
 // metrics; an object written more than once is evaluated once (without
-// user rules). Files are parsed first; then each cluster's bundle and the
-// combined input are evaluated alongside the objects. The store returns
+// user rules). Clusters are checked one after the other — a cluster's
+// files converted, then its bundle evaluated alongside its objects, then
+// its values let go (a value shared by copies in several clusters is held
+// until the last copy is read) — so that one cluster's values are alive at
+// a time; with user rules over the combined input, every file is
+// converted first and everything evaluated at once. The store returns
 // the data as Rego values (no conversion per read). Results are gathered
 // by index and sorted, so the output does not depend on scheduling. The
 // mesh the rules read (data.intentc.mesh) comes from the compiled intent
