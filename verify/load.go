@@ -286,7 +286,9 @@ type secRule struct {
 // cluster; any other Kubernetes manifest applies to every cluster. Security
 // groups are read from Neutron JSON ({"security_groups": [...]}).
 // Problems are reported as IC5006 (unreadable) and IC5007 (objects of
-// engines verify does not model) at the manifest's file:line.
+// engines verify does not model) at the manifest's file:line. The files'
+// bytes are read in place, not copied: they must not change while the
+// Analyzer is in use.
 func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.List) {
 	a := &Analyzer{
 		model:    model,
