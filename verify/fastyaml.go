@@ -309,7 +309,22 @@ func scalarNode(v string, line, col int) (*yaml.Node, error) {
 	if strings.Contains(v, " #") || strings.Contains(v, ": ") || strings.HasSuffix(v, ":") || strings.HasSuffix(v, " ") {
 		return nil, errFallback
 	}
-	n := &yaml.Node{Kind: yaml.ScalarNode, Value: v, Line: line, Column: col}
-	n.Tag = n.ShortTag() // the plain scalar's resolved type, as yaml.v3 resolves it
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Line: line, Column: col}
+	if mayResolve[v[0]] {
+		n.Tag = "" // the plain scalar's resolved type, as yaml.v3 resolves it
+		n.Tag = n.ShortTag()
+	}
 	return n, nil
 }
+
+// mayResolve marks the first bytes of a plain scalar that yaml.v3 may
+// resolve to something other than a string (resolve.go's resolveTable:
+// signs, digits, the letters of true/false/null/yes/no/on/off, ~, the
+// merge key, and a float's dot): every other plain scalar is a !!str, and
+// names and keys, most of a manifest, skip the resolver.
+var mayResolve = func() (t [256]bool) {
+	for _, c := range []byte("+-0123456789yYnNtTfFoO~<.") {
+		t[c] = true
+	}
+	return t
+}()
