@@ -38,10 +38,12 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## fuzz: a short run of the parser fuzz target (seed corpus in testdata/fuzz)
+## fuzz: short runs of the fuzz targets of the intent parser and of
+## verify's YAML reader (seed corpora in testdata/fuzz)
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./compiler/intent -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./verify -run '^$$' -fuzz '^FuzzFastParse$$' -fuzztime 10s
 
 bench:
 	hack/bench.sh

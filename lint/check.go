@@ -116,8 +116,9 @@ type job struct {
 // first and then its bundle is evaluated alongside its objects (the bundle
 // first: it is the longest evaluation); with user bundle rules over the
 // combined input, every file is parsed first and the bundles and the
-// combined input evaluated alongside every object. Results land in slices indexed by file or job, so the
-// output does not depend on scheduling, and the list is sorted at the end.
+// combined input evaluated alongside every object. Results land in slices
+// indexed by file or job, so the output does not depend on scheduling, and
+// the list is sorted at the end.
 func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, bundles bool) diag.List {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -14,10 +14,21 @@ import (
 // several times faster: the proof reads a whole output back on every
 // compile, and yaml.v3's parser would cost more than the compile. Anything
 // outside that subset — flow collections other than {} and [], block
-// scalars, anchors, tags, comments after values, tabs — is refused, and the
-// caller falls back to yaml.v3. TestFastParseMatchesYAML holds the two
-// equal on every golden output.
+// scalars, anchors, tags, comments after values, tabs, bytes other than
+// printable ASCII and line breaks, document end markers, escapes that Go
+// and YAML read differently — is refused, and the caller falls back to
+// yaml.v3. TestFastParseMatchesYAML holds the two equal on every golden
+// output, and FuzzFastParse on any input the fast parser accepts.
 func fastParse(data []byte) ([]*yaml.Node, error) {
+	for i, b := range data {
+		// Printable ASCII and line breaks (\n or \r\n) only: yaml.v3
+		// refuses control characters, says where an encoding is wrong and
+		// reads a lone \r as a line break; intentc writes none of them
+		// (nor, so far, anything but ASCII).
+		if (b < 0x20 && b != '\n' && b != '\r') || b >= 0x7f || b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			return nil, errFallback
+		}
+	}
 	p := &fastParser{}
 	// The file's bytes, not a copy: the strings of the nodes (and of what
 	// is decoded from them) are slices of it, and a copy of every file
@@ -47,12 +58,14 @@ func fastParse(data []byte) ([]*yaml.Node, error) {
 			continue
 		}
 		if p.lines[p.i] == "..." {
-			p.i++
-			continue
+			return nil, errFallback // a document end marker: rare, and yaml.v3 knows where one may stand
 		}
 		n, err := p.node(0)
 		if err != nil {
 			return nil, err
+		}
+		if p.skipBlank(); p.i < len(p.lines) && p.lines[p.i] != "---" && !strings.HasPrefix(p.lines[p.i], "--- ") {
+			return nil, errFallback // a second node in one document: yaml.v3 says what is wrong
 		}
 		if n.Kind == yaml.MappingNode {
 			docs = append(docs, n)
@@ -122,6 +135,9 @@ func (p *fastParser) sequence(indent int) (*yaml.Node, error) {
 			return nil, errFallback
 		}
 		rest := body[2:]
+		if strings.HasPrefix(rest, " ") {
+			return nil, errFallback // the item's indentation is not the dash's plus two
+		}
 		col := indent + 2
 		if k, _, ok := splitKey(rest); ok && k != "" {
 			// A mapping whose first key sits on the dash's line.
@@ -175,7 +191,7 @@ func (p *fastParser) mapping(indent, firstLine int, first string) (*yaml.Node, e
 		}
 		line := p.i + 1
 		k, v, ok := splitKey(body)
-		if !ok {
+		if !ok || len(k) > 1024 { // YAML's longest implicit key
 			return nil, errFallback
 		}
 		key, err := keyNode(k, line, indent+1)
@@ -207,8 +223,9 @@ func (p *fastParser) mapping(indent, firstLine int, first string) (*yaml.Node, e
 				}
 			}
 		} else {
-			col := indent + len(k) + 3
-			val, err = scalarNode(v, line, col)
+			pad := len(v) - len(strings.TrimLeft(v, " ")) // "key:   value"
+			col := indent + len(k) + 3 + pad
+			val, err = scalarNode(v[pad:], line, col)
 			if err != nil {
 				return nil, err
 			}
@@ -271,6 +288,8 @@ func keyNode(k string, line, col int) (*yaml.Node, error) {
 // flow collection.
 func scalarNode(v string, line, col int) (*yaml.Node, error) {
 	switch v {
+	case "":
+		return nil, errFallback // "- " alone on a line: a null item, yaml.v3's to read
 	case "{}":
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle, Line: line, Column: col}, nil
 	case "[]":
@@ -287,6 +306,17 @@ func scalarNode(v string, line, col int) (*yaml.Node, error) {
 		}
 		s := inner
 		if strings.ContainsRune(inner, '\\') {
+			for i := 0; i+1 < len(inner); i++ {
+				// Go's escapes are YAML's but for octal (YAML's \0 is NUL
+				// followed by what comes next), \' (none in YAML) and \x
+				// (a byte to Go, a code point to YAML).
+				if inner[i] == '\\' {
+					if c := inner[i+1]; c >= '0' && c <= '9' || c == '\'' || c == 'x' {
+						return nil, errFallback
+					}
+					i++
+				}
+			}
 			u, err := strconv.Unquote(v)
 			if err != nil {
 				return nil, errFallback
@@ -303,8 +333,12 @@ func scalarNode(v string, line, col int) (*yaml.Node, error) {
 			return nil, errFallback
 		}
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.SingleQuotedStyle, Value: strings.ReplaceAll(inner, "''", "'"), Line: line, Column: col}, nil
-	case '{', '[', '|', '>', '&', '*', '!', '%', '@', '`', '#':
+	case '{', '[', '|', '>', '&', '*', '!', '%', '@', '`', '#', ',', ']', '}':
 		return nil, errFallback
+	case '-', '?', ':':
+		if len(v) == 1 || v[1] == ' ' {
+			return nil, errFallback // an indicator, not the start of a plain scalar
+		}
 	}
 	if strings.Contains(v, " #") || strings.Contains(v, ": ") || strings.HasSuffix(v, ":") || strings.HasSuffix(v, " ") {
 		return nil, errFallback

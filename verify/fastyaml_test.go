@@ -108,3 +108,43 @@ func TestIsPrefixRange(t *testing.T) {
 		t.Errorf("tiling %v gives %v", r, ps)
 	}
 }
+
+// FuzzFastParse holds the fast parser to yaml.v3 on any input: it never
+// panics, and what it reads it reads as yaml.v3 does (it may refuse more).
+func FuzzFastParse(f *testing.F) {
+	for _, s := range []string{
+		"a: b\n", "a:\n- \n", "- \n", "k:\n- b\n- \n", "a:\n  - x: 1\n    y: [ ]\n", "a: \"q\\\"\"\n",
+		"apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n    targetPort: 8080\n",
+		"a: 'it''s'\n---\nb: true\n...\n", "a:\n  b:\n    c: .5\n  d: -1\n  e: ~\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := fastParse(data)
+		if err != nil {
+			return
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		var want []*yaml.Node
+		for {
+			var n yaml.Node
+			if err := dec.Decode(&n); err != nil {
+				if err.Error() != "EOF" {
+					t.Fatalf("%q: the fast parser reads what yaml.v3 refuses (%v)", data, err)
+				}
+				break
+			}
+			if len(n.Content) > 0 && n.Content[0].Kind == yaml.MappingNode {
+				want = append(want, n.Content[0])
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d documents, yaml.v3 %d", data, len(got), len(want))
+		}
+		for i := range got {
+			if err := sameNode(got[i], want[i], "doc"); err != nil {
+				t.Fatalf("%q: %v", data, err)
+			}
+		}
+	})
+}

@@ -177,8 +177,8 @@ func runLint(c *cobra.Command, args []string, f lintFlags) error {
 	// the example's run by a fifth (docs/pre-commit.md) for 9% more peak
 	// memory. On a large intent the checks' own heap dominates, and four
 	// times that was 5.2 GB at 10,000 services (docs/performance.md): the
-	// default comes back once the output is known to be large. GOGC, when
-	// set, wins.
+	// default stays for a large intent (largeIntent) and comes back once
+	// the output is known to be large. GOGC, when set, wins.
 	scopes, diags := lint.Scopes(args)
 	var intentPaths []string
 	for _, s := range scopes {
