@@ -58,6 +58,7 @@ type Source struct {
 	// the proof asks for it for every connection it judges.
 	terse *side
 	addr  *keyedSet // setOf(Addr), for a terse analyzer
+	gw    *gwSide   // an ingress source at its gateway, for a terse analyzer
 }
 
 // String names the source for reports.

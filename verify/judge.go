@@ -482,22 +482,44 @@ func (a *Analyzer) prepareL3(b *baseJudgement, r3 l3Req) {
 	r3.http = false
 	b.k3 = b.c.Name + "|" + b.w.key + "|" + r3.viewKey()
 	if b.src.Kind == SourceIngress {
-		ig := a.model.Mesh.IngressGateway
-		b.gw = l3Workload{ns: ig.Namespace, labels: ig.Selector, td: b.src.Gateway.TrustDomain, text: "the ingress gateway of " + b.src.Gateway.Name}
-		b.gwView = a.clusters[b.src.Gateway.Name]
-		b.gwPols, _ = b.gwView.applicable(a, b.gw)
-		port := int32(80)
-		if len(ig.Ports) > 0 {
-			port = ig.Ports[0]
-		}
-		client := a.srcAddr(b.src)
-		b.gwReq = l3Req{srcIP: client.set, remoteIP: client.set, ips: client.str, port: port}
-		b.k3gw = "gw|" + b.src.Gateway.Name + "|" + b.gwReq.key()
-		b.gwReq.http = true
-		if a.terse {
-			b.gwFrom = fromMatches(b.gwPols, b.gwReq, b.gw.td)
-		}
+		g := a.gwSideOf(b.src)
+		b.gw, b.gwView, b.gwPols, b.gwReq, b.k3gw, b.gwFrom = g.w, g.view, g.pols, g.req, g.k3, g.from
 	}
+}
+
+// gwSide is an ingress source at its gateway: none of it depends on the
+// destination, its cluster or its port, so a terse analyzer keeps it on
+// the source.
+type gwSide struct {
+	w    l3Workload
+	view *clusterView
+	pols []*authzPolicy
+	req  l3Req
+	k3   string
+	from []tri // terse only
+}
+
+func (a *Analyzer) gwSideOf(src *Source) *gwSide {
+	if src.gw != nil {
+		return src.gw
+	}
+	ig := a.model.Mesh.IngressGateway
+	g := &gwSide{w: l3Workload{ns: ig.Namespace, labels: ig.Selector, td: src.Gateway.TrustDomain, text: "the ingress gateway of " + src.Gateway.Name}}
+	g.view = a.clusters[src.Gateway.Name]
+	g.pols, _ = g.view.applicable(a, g.w)
+	port := int32(80)
+	if len(ig.Ports) > 0 {
+		port = ig.Ports[0]
+	}
+	client := a.srcAddr(src)
+	g.req = l3Req{srcIP: client.set, remoteIP: client.set, ips: client.str, port: port}
+	g.k3 = "gw|" + src.Gateway.Name + "|" + g.req.key()
+	g.req.http = true
+	if a.terse {
+		g.from = fromMatches(g.pols, g.req, g.w.td)
+		src.gw = g
+	}
+	return g
 }
 
 func cmpOr(a, b string) string {
