@@ -220,6 +220,14 @@ func Marshal(obj any) ([]byte, error) {
 
 // marshal returns Marshal's YAML and the same object as compact JSON.
 func marshal(obj any) (yamlOut, jsonOut []byte, err error) {
+	if root, size, ok := istioTree(obj); ok {
+		return canonicalTree(root, size)
+	}
+	return marshalJSON(obj)
+}
+
+// marshalJSON is marshal through encoding/json, for every object.
+func marshalJSON(obj any) (yamlOut, jsonOut []byte, err error) {
 	raw, err := json.Marshal(obj)
 	if err != nil {
 		return nil, nil, err

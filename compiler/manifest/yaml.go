@@ -376,6 +376,12 @@ func canonical(raw []byte) (yamlOut, jsonOut []byte, err error) {
 	if root.kind != jObject {
 		return nil, nil, fmt.Errorf("manifest: a JSON %s is not an object", [...]string{"null", "boolean", "number", "string", "array"}[root.kind])
 	}
+	return canonicalTree(root, len(raw))
+}
+
+// canonicalTree is canonical for an object already read, whose JSON is
+// about size bytes.
+func canonicalTree(root jnode, size int) (yamlOut, jsonOut []byte, err error) {
 	root.members = slices.DeleteFunc(root.members, func(m jmember) bool { return m.key == "status" })
 	for i := range root.members {
 		if md := &root.members[i]; md.key == "metadata" && md.val.kind == jObject {
@@ -384,7 +390,7 @@ func canonical(raw []byte) (yamlOut, jsonOut []byte, err error) {
 			})
 		}
 	}
-	w := yamlWriter{buf: make([]byte, 0, len(raw)+len(raw)/4)}
+	w := yamlWriter{buf: make([]byte, 0, size+size/4)}
 	if len(root.members) == 0 {
 		w.buf = append(w.buf, "{}\n"...)
 	} else {
@@ -398,7 +404,7 @@ func canonical(raw []byte) (yamlOut, jsonOut []byte, err error) {
 	} else {
 		yamlOut = w.buf
 	}
-	return yamlOut, appendJSON(make([]byte, 0, len(raw)), &root), nil
+	return yamlOut, appendJSON(make([]byte, 0, size), &root), nil
 }
 
 // plain converts n to the JSON-shaped data toYAMLReference takes.
