@@ -220,7 +220,7 @@ func Marshal(obj any) ([]byte, error) {
 
 // marshal returns Marshal's YAML and the same object as compact JSON.
 func marshal(obj any) (yamlOut, jsonOut []byte, err error) {
-	if root, size, ok := istioTree(obj); ok {
+	if root, size, ok := objectTree(obj); ok {
 		return canonicalTree(root, size)
 	}
 	return marshalJSON(obj)
