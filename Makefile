@@ -44,6 +44,7 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./compiler/intent -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./verify -run '^$$' -fuzz '^FuzzFastParse$$' -fuzztime 10s
+	$(GO) test ./verify -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s
 
 bench:
 	hack/bench.sh

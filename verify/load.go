@@ -518,7 +518,7 @@ func (a *Analyzer) prepareDoc(file, cluster string, n *yaml.Node) func(views []*
 	}
 	if mapGet(n, "security_groups") != nil {
 		var sf sgFile
-		if err := n.Decode(&sf); err != nil {
+		if err := decode(n, &sf); err != nil {
 			ds.Add(diag.CodeVerifyUnreadable, pos, "cannot read security groups: %v", err)
 			return done(nil)
 		}
@@ -528,7 +528,7 @@ func (a *Analyzer) prepareDoc(file, cluster string, n *yaml.Node) func(views []*
 		return nil // the Heat form repeats the JSON form, which is what is judged
 	}
 	var h header
-	if err := n.Decode(&h); err != nil || h.Kind == "" {
+	if err := decode(n, &h); err != nil || h.Kind == "" {
 		return nil // not a Kubernetes object
 	}
 	g := h.group()
@@ -545,7 +545,7 @@ func (a *Analyzer) prepareDoc(file, cluster string, n *yaml.Node) func(views []*
 		if spec == nil {
 			return true
 		}
-		if err := spec.Decode(v); err != nil {
+		if err := decode(spec, v); err != nil {
 			ds.Add(diag.CodeVerifyUnreadable, diag.Pos{File: file, Line: spec.Line, Col: spec.Column}, "%s %s/%s: %v", h.Kind, ns, h.Metadata.Name, err)
 			return false
 		}
