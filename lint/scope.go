@@ -4,8 +4,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/intentc/intentc/compiler"
 	"github.com/intentc/intentc/compiler/diag"
@@ -127,6 +130,7 @@ func (s *Scope) resolve(paths []string) diag.List {
 		return true
 	}
 	generated := map[string]bool{} // directory → lies in an output tree
+	var candidates []string
 	for _, f := range files {
 		add(f)
 		// The project's intent directories are compiled whole anyway:
@@ -134,7 +138,25 @@ func (s *Scope) resolve(paths []string) diag.List {
 		// path) would define every object in it twice. An output tree is
 		// never intent (the loader never reads one), so its files are not
 		// parsed for it.
-		if a := absPath(f); !under(a, intentDirs) && !inOutputTree(filepath.Dir(a), generated) && holdsIntent(f) {
+		if a := absPath(f); !under(a, intentDirs) && !inOutputTree(filepath.Dir(a), generated) {
+			candidates = append(candidates, f)
+		}
+	}
+	// Parsing every candidate is most of this for a large tree: on every
+	// core, kept in the files' order.
+	holds := make([]bool, len(candidates))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(candidates)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(candidates); i = int(next.Add(1)) - 1 {
+				holds[i] = holdsIntent(candidates[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, f := range candidates {
+		if holds[i] {
 			s.Intent = append(s.Intent, f)
 		}
 	}
