@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"go.yaml.in/yaml/v3"
 
@@ -363,28 +364,44 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 		base := path.Base(f.Path)
 		return patches[f.Path] || base == "kustomization.yaml" || base == "kustomization.yml" || strings.HasPrefix(base, ".")
 	}
+	// A compile writes many files byte for byte the same in several
+	// clusters (a quarter of them over 3 clusters, nearly half over 20):
+	// such files are parsed once, and their nodes, which nothing writes
+	// to, read for each of them.
+	same := map[string][]int{}
+	var order []string
+	for i, f := range files {
+		if skip(f) {
+			continue
+		}
+		text := unsafe.String(unsafe.SliceData(f.Data), len(f.Data)) // a key only while New runs
+		if _, ok := same[text]; !ok {
+			order = append(order, text)
+		}
+		same[text] = append(same[text], i)
+	}
 	var wg sync.WaitGroup
-	next := make(chan int)
+	next := make(chan []int)
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				var docs []*yaml.Node
-				docs, errs[i] = parseDocs(files[i].Data)
-				cluster := clusterOfPath(files[i].Path)
-				for _, d := range docs {
-					if f := a.prepareDoc(files[i].Path, cluster, d); f != nil {
-						parsed[i] = append(parsed[i], f)
+			for group := range next {
+				docs, err := parseDocs(files[group[0]].Data)
+				for _, i := range group {
+					errs[i] = err
+					cluster := clusterOfPath(files[i].Path)
+					for _, d := range docs {
+						if f := a.prepareDoc(files[i].Path, cluster, d); f != nil {
+							parsed[i] = append(parsed[i], f)
+						}
 					}
 				}
 			}
 		}()
 	}
-	for i, f := range files {
-		if !skip(f) {
-			next <- i
-		}
+	for _, text := range order {
+		next <- same[text]
 	}
 	close(next)
 	wg.Wait()
