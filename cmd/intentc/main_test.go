@@ -542,3 +542,48 @@ func TestCompileFailingChecksWriteNothing(t *testing.T) {
 		t.Errorf("a failed compile left %v beside the output", ents)
 	}
 }
+
+// TestCompileProofOrder holds intentc compile to the same result whether
+// the proof runs beside the checks (small outputs) or after them (large
+// ones, proofAfterFiles): the same exit code, report and output, for an
+// intent that proves clean, one the proof has a finding about, and one a
+// user policy fails (where, after the checks, the proof is not run).
+func TestCompileProofOrder(t *testing.T) {
+	policy := t.TempDir()
+	if err := os.WriteFile(filepath.Join(policy, "deny.rego"), []byte("package main\n\ndeny contains \"no NetworkPolicy here\" if input.kind == \"NetworkPolicy\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"example", []string{example}, 0},
+		{"a proof finding", []string{filepath.Join("..", "..", "testdata", "compile", "flat-network-no-pod-cidrs", "in")}, -1},
+		{"a failed check", []string{example, "--policy", policy}, 1},
+	}
+	defer func(n int) { proofAfterFiles = n }(proofAfterFiles)
+	for _, c := range cases {
+		out := filepath.Join(t.TempDir(), "out")
+		var codes []int
+		var reports []string
+		var trees []map[string]string
+		for _, after := range []int{1 << 30, 0} {
+			proofAfterFiles = after
+			os.RemoveAll(out)
+			code, stdout, stderr := intentc(t, append([]string{"compile", "-o", out, "--format", "json"}, c.args...)...)
+			codes = append(codes, code)
+			reports = append(reports, stdout+stderr)
+			trees = append(trees, tree(t, out))
+		}
+		if codes[0] != codes[1] || reports[0] != reports[1] || !maps.Equal(trees[0], trees[1]) {
+			t.Errorf("%s: beside the checks exit %d, after them %d; reports equal: %v; outputs equal: %v\n%s\n%s", c.name, codes[0], codes[1], reports[0] == reports[1], maps.Equal(trees[0], trees[1]), reports[0], reports[1])
+		}
+		if c.code >= 0 && codes[0] != c.code {
+			t.Errorf("%s: exit %d, want %d:\n%s", c.name, codes[0], c.code, reports[0])
+		}
+		if c.name == "a proof finding" && !strings.Contains(reports[0], "IC50") {
+			t.Errorf("%s: no proof finding in the report:\n%s", c.name, reports[0])
+		}
+	}
+}
