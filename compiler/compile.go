@@ -22,6 +22,9 @@ type File = manifest.File
 type Options struct {
 	// Paths are intent files and directories.
 	Paths []string
+	// Parsed, when not nil, holds files the caller already parsed
+	// (intent.LoadParsed).
+	Parsed *intent.Parsed
 }
 
 // Result is a compilation's output. Files is empty when Diags has errors.
@@ -35,7 +38,7 @@ type Result struct {
 func Compile(opts Options) (*Result, diag.List) {
 	var diags diag.List
 	res := &Result{}
-	set, ds := intent.Load(opts.Paths)
+	set, ds := intent.LoadParsed(opts.Paths, opts.Parsed)
 	diags.Append(ds)
 	res.Set = set
 	if len(set.Docs) == 0 && !ds.HasErrors() {

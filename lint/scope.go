@@ -38,6 +38,9 @@ type Scope struct {
 	Manifests []string
 	// Policies are the project's policy directories.
 	Policies []string
+	// Parsed holds the files of Intent that finding them parsed, for the
+	// compile (compiler.Options.Parsed).
+	Parsed *intent.Parsed
 
 	all     bool            // no paths given: every finding is reported
 	given   []string        // the paths given, absolute
@@ -100,7 +103,7 @@ func Scopes(paths []string) ([]*Scope, diag.List) {
 }
 
 func newScope(proj *intent.Project) *Scope {
-	s := &Scope{Project: proj, context: map[string]bool{}}
+	s := &Scope{Project: proj, context: map[string]bool{}, Parsed: &intent.Parsed{}}
 	if proj != nil {
 		s.Intent = proj.IntentPaths()
 		for _, d := range proj.Policies {
@@ -150,7 +153,7 @@ func (s *Scope) resolve(paths []string) diag.List {
 	for range min(runtime.GOMAXPROCS(0), len(candidates)) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(candidates); i = int(next.Add(1)) - 1 {
-				holds[i] = holdsIntent(candidates[i])
+				holds[i] = holdsIntent(candidates[i], s.Parsed)
 			}
 		})
 	}
@@ -179,15 +182,25 @@ func (s *Scope) resolve(paths []string) diag.List {
 // compile then reports as an error, never as "some other manifest". Any
 // other YAML (a CI workflow, a Helm values file, a Kubernetes manifest)
 // is not: the compile would call a document without apiVersion an error.
-func holdsIntent(f string) bool {
+func holdsIntent(f string, parsed *intent.Parsed) bool {
 	data, err := readLimited(f)
 	if err != nil {
 		return false // reported when the file is checked as a manifest
 	}
-	docs, _, ds := intent.ParseFile(f, data)
-	if len(docs) > 0 {
+	// Named as the compile's loader names a file given by path, so that
+	// what is kept is what it would parse.
+	name := filepath.Clean(f)
+	docs, others, ds := intent.ParseFile(name, data)
+	if len(docs) > 0 || isIntentDiag(ds) {
+		parsed.Keep(name, data, docs, others, ds)
 		return true
 	}
+	return false
+}
+
+// isIntentDiag reports whether a file's parse diagnostics show a document
+// that means to be intent.
+func isIntentDiag(ds diag.List) bool {
 	return slices.ContainsFunc(ds, func(d diag.Diagnostic) bool {
 		switch d.Code {
 		case diag.CodeBadAPIVersion, diag.CodeUnknownKind:

@@ -2,6 +2,8 @@ package lint
 
 import (
 	"os"
+
+	"github.com/google/go-cmp/cmp"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -43,13 +45,25 @@ func TestHoldsIntent(t *testing.T) {
 		"syntax.yaml":     {"a: [\n", false},
 		"neutron.json":    {`{"security_groups": []}`, false},
 	}
+	parsed := &intent.Parsed{}
 	for name, c := range cases {
 		writeTree(t, dir, map[string]string{name: c.data})
-		if got := holdsIntent(filepath.Join(dir, name)); got != c.want {
+		f := filepath.Join(dir, name)
+		if got := holdsIntent(f, parsed); got != c.want {
 			t.Errorf("%s: holdsIntent %v, want %v", name, got, c.want)
 		}
+		// What holds intent is kept for the compile, which then loads
+		// what parsing the file anew gives.
+		kept, keptDiags := intent.LoadParsed([]string{f}, parsed)
+		fresh, freshDiags := intent.Load([]string{f})
+		if diff := cmp.Diff(fresh, kept, cmp.AllowUnexported(intent.Document{})); diff != "" {
+			t.Errorf("%s: kept parse differs (-fresh +kept):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(freshDiags, keptDiags); diff != "" {
+			t.Errorf("%s: kept findings differ (-fresh +kept):\n%s", name, diff)
+		}
 	}
-	if holdsIntent(filepath.Join(dir, "missing.yaml")) {
+	if holdsIntent(filepath.Join(dir, "missing.yaml"), parsed) {
 		t.Error("a missing file holds intent")
 	}
 }

@@ -229,7 +229,7 @@ func runLint(c *cobra.Command, args []string, f lintFlags) error {
 		var res *compiler.Result
 		var compiled diag.List
 		if len(s.Intent) > 0 {
-			res, compiled = compiler.Compile(compiler.Options{Paths: s.Intent})
+			res, compiled = compiler.Compile(compiler.Options{Paths: s.Intent, Parsed: s.Parsed})
 			if tuneGC && len(res.Files) > largeOutput {
 				debug.SetGCPercent(100)
 			}

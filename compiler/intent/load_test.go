@@ -2,6 +2,8 @@ package intent
 
 import (
 	"os"
+
+	"github.com/google/go-cmp/cmp"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -99,6 +101,39 @@ func TestLoadExplicitPaths(t *testing.T) {
 	}
 	if want := []string{"a", "c", "b"}; !slices.Equal(names, want) {
 		t.Errorf("documents %q, want %q", names, want)
+	}
+}
+
+// LoadParsed takes a file already parsed from the same bytes instead of
+// parsing it again, once, and parses it again when its bytes changed.
+func TestLoadParsed(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"a.yaml": mesh("a"), "b.yaml": mesh("b")})
+	a, b := filepath.Join(root, "a.yaml"), filepath.Join(root, "b.yaml")
+	parsed := &Parsed{}
+	keep := func(f, as string) *Document {
+		docs, others, diags := ParseFile(f, []byte(mesh(as)))
+		parsed.Keep(f, []byte(mesh(as)), docs, others, diags)
+		return docs[0]
+	}
+	keptA := keep(a, "a")
+	keep(b, "stale") // b's bytes on disk are not these
+	set, diags := LoadParsed([]string{root}, parsed)
+	if len(diags) > 0 || len(set.Docs) != 2 {
+		t.Fatalf("want two documents, no findings; got %d, %v", len(set.Docs), diags)
+	}
+	if set.Docs[0] != keptA {
+		t.Error("a.yaml was parsed again")
+	}
+	if set.Docs[1].Meta.Name != "b" {
+		t.Errorf("b.yaml: got %q, want the file's own bytes parsed", set.Docs[1].Meta.Name)
+	}
+	again, _ := LoadParsed([]string{a}, parsed)
+	if again.Docs[0] == keptA {
+		t.Error("a kept parse was handed out twice")
+	}
+	if diff := cmp.Diff(set.Docs[0], again.Docs[0], cmp.AllowUnexported(Document{})); diff != "" {
+		t.Errorf("kept and fresh parse differ:\n%s", diff)
 	}
 }
 
