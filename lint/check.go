@@ -282,7 +282,7 @@ func (e *Engine) evalFile(ctx context.Context, txn storage.Transaction, t *targe
 		switch {
 		case q == nil:
 		case memo != nil && f.json != nil && len(objs) == 1:
-			rs, err := memo.eval(ctx, txn, q, o.value, sum)
+			rs, err := memo.eval(ctx, txn, q, e.shared, o.value, sum)
 			diags = append(diags, e.findings(t, job{obj: o}, policies.ScopeObject, e.user, rs, err)...)
 		default:
 			diags = append(diags, e.eval(ctx, txn, t, *q, job{obj: o})...)
@@ -432,7 +432,7 @@ func (e *Engine) eval(ctx context.Context, txn storage.Transaction, t *target, p
 	default:
 		input, scope = bundleInput(j.cluster, j.members), policies.ScopeBundle
 	}
-	rs, err := evalQuery(ctx, &pq, input, rego.EvalTransaction(txn))
+	rs, err := evalQuery(ctx, &pq, e.shared, input, rego.EvalTransaction(txn))
 	return e.findings(t, j, scope, user, rs, err)
 }
 
@@ -455,11 +455,11 @@ type memoEntry struct {
 
 // eval evaluates q on input, whose compact JSON has the digest sum, or
 // returns what an object with the same content gave.
-func (m *evalMemo) eval(ctx context.Context, txn storage.Transaction, q *rego.PreparedEvalQuery, input ast.Value, sum [sha256.Size]byte) (rego.ResultSet, error) {
+func (m *evalMemo) eval(ctx context.Context, txn storage.Transaction, q *rego.PreparedEvalQuery, shared *sharedCache, input ast.Value, sum [sha256.Size]byte) (rego.ResultSet, error) {
 	v, _ := m.results.LoadOrStore(memoKey{q, sum}, &memoEntry{})
 	ent := v.(*memoEntry)
 	ent.once.Do(func() {
-		ent.rs, ent.err = evalQuery(ctx, q, input, rego.EvalTransaction(txn))
+		ent.rs, ent.err = evalQuery(ctx, q, shared, input, rego.EvalTransaction(txn))
 	})
 	return ent.rs, ent.err
 }

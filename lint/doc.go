@@ -33,8 +33,11 @@
 // repeat (labels, selectors, ports) share their terms. It evaluates with
 // rego.EvalParsedInput on GOMAXPROCS workers, each with its own store
 // transaction, with a flat cache of rule results (evalcache.go) and no
-// metrics; an object written more than once is evaluated once (without
-// user rules). Clusters are checked one after the other — a cluster's
+// metrics; the values of rules and function calls that read no input (a
+// static analysis of the compiled policies) are kept from one evaluation
+// to the next until the data changes (sharedcache.go), which is why the
+// hot helpers return false rather than fail; an object written more than
+// once is evaluated once (without user rules). Clusters are checked one after the other — a cluster's
 // files converted, then its bundle evaluated alongside its objects, then
 // its values let go (a value shared by copies in several clusters is held
 // until the last copy is read) — so that one cluster's values are alive at

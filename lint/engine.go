@@ -66,6 +66,9 @@ type Engine struct {
 	grouped []userNamespace // bundle-scoped rules
 
 	userMesh any // data.intentc.mesh from the data files (nil: none)
+	// shared keeps the values of input-free rules and calls across
+	// evaluations while the data stays the same (sharedcache.go).
+	shared *sharedCache
 
 	mu       sync.Mutex
 	meshHash [32]byte // what data.intentc.mesh holds now
@@ -124,6 +127,7 @@ func New(opts Options) (*Engine, diag.List) {
 			return nil, diags.Sorted()
 		}
 	}
+	e.shared = newSharedCache(compiler)
 	e.user, e.grouped = userRules(compiler, user, opts.Namespaces, opts.AllNamespaces, opts.Combine)
 
 	data, ds := loadData(opts.DataFiles)
@@ -245,6 +249,7 @@ func (e *Engine) setMesh(ctx context.Context, mesh any) error {
 	if err := e.store.Commit(ctx, txn); err != nil {
 		return err
 	}
+	e.shared.reset()
 	e.meshHash = h
 	return nil
 }

@@ -19,12 +19,15 @@ import (
 type virtualCache struct {
 	frames []map[int][]cacheEntry // nil until something is put
 	spare  []map[int][]cacheEntry // cleared, for the next frames
+	shared *sharedCache           // values kept across evaluations, or nil
 }
 
 type cacheEntry struct {
 	ref       ast.Ref
 	value     *ast.Term
 	undefined bool
+	promote   bool // for the shared cache once the evaluation succeeds
+	readonly  bool // in the shared cache
 }
 
 var _ topdown.VirtualCache = (*virtualCache)(nil)
@@ -32,17 +35,25 @@ var _ topdown.VirtualCache = (*virtualCache)(nil)
 var cachePool = sync.Pool{New: func() any { return &virtualCache{} }}
 
 // newVirtualCache returns a cache with its first frame pushed, as
-// topdown.NewVirtualCache does; release gives it back.
-func newVirtualCache() *virtualCache {
+// topdown.NewVirtualCache does, over shared (which may be nil); release
+// gives it back.
+func newVirtualCache(shared *sharedCache) *virtualCache {
 	c := cachePool.Get().(*virtualCache)
+	c.shared = shared
 	c.Push()
 	return c
 }
 
-func (c *virtualCache) release() {
+// release gives the cache back, first handing the shared cache what it
+// may keep when the evaluation succeeded.
+func (c *virtualCache) release(succeeded bool) {
+	if succeeded && c.shared != nil && len(c.frames) == 1 && c.frames[0] != nil {
+		c.shared.keep(c.frames[0])
+	}
 	for len(c.frames) > 0 {
 		c.Pop()
 	}
+	c.shared = nil
 	cachePool.Put(c)
 }
 
@@ -58,14 +69,20 @@ func (c *virtualCache) Pop() {
 }
 
 func (c *virtualCache) find(ref ast.Ref) *cacheEntry {
-	top := c.frames[len(c.frames)-1]
-	if top == nil {
-		return nil
+	h := ref.Hash()
+	if top := c.frames[len(c.frames)-1]; top != nil {
+		es := top[h]
+		for i := range es {
+			if es[i].ref.Equal(ref) {
+				return &es[i]
+			}
+		}
 	}
-	es := top[ref.Hash()]
-	for i := range es {
-		if es[i].ref.Equal(ref) {
-			return &es[i]
+	// Only the base frame reads the shared cache: under with, the input
+	// or the data may be other.
+	if len(c.frames) == 1 && c.shared != nil {
+		if e, ok := c.shared.get(ref, h); ok {
+			return e
 		}
 	}
 	return nil
@@ -86,6 +103,9 @@ func (c *virtualCache) Get(ref ast.Ref) (*ast.Term, bool) {
 // call's key (not its terms, which the trie keeps too).
 func (c *virtualCache) Put(ref ast.Ref, value *ast.Term) {
 	e := c.find(ref)
+	if e != nil && e.readonly {
+		return // from the shared cache: the same value
+	}
 	if e == nil {
 		top := &c.frames[len(c.frames)-1]
 		if *top == nil {
@@ -96,7 +116,8 @@ func (c *virtualCache) Put(ref ast.Ref, value *ast.Term) {
 			}
 		}
 		h := ref.Hash()
-		(*top)[h] = append((*top)[h], cacheEntry{ref: append(ast.Ref(nil), ref...)})
+		promote := len(c.frames) == 1 && c.shared.eligible(ref)
+		(*top)[h] = append((*top)[h], cacheEntry{ref: append(ast.Ref(nil), ref...), promote: promote})
 		es := (*top)[h]
 		e = &es[len(es)-1]
 	}
@@ -120,9 +141,10 @@ func (c *virtualCache) Keys() []ast.Ref {
 // evalQuery evaluates a prepared query on input in txn, with the cheaper
 // cache and without metrics (which nothing reads; OPA otherwise allocates
 // a set of timers per evaluation).
-func evalQuery(ctx context.Context, pq *rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) (rego.ResultSet, error) {
-	vc := newVirtualCache()
-	defer vc.release()
+func evalQuery(ctx context.Context, pq *rego.PreparedEvalQuery, shared *sharedCache, input ast.Value, opts ...rego.EvalOption) (rego.ResultSet, error) {
+	vc := newVirtualCache(shared)
 	opts = append(opts, rego.EvalParsedInput(input), rego.EvalVirtualCache(vc), rego.EvalMetrics(metrics.NoOp()))
-	return pq.Eval(ctx, opts...)
+	rs, err := pq.Eval(ctx, opts...)
+	vc.release(err == nil)
+	return rs, err
 }

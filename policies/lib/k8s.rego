@@ -63,6 +63,12 @@ never_managed_patterns := l if {
 	is_array(l)
 } else := default_never_managed
 
+# never_managed(ns) is false rather than undefined for a namespace that is
+# managed: OPA keeps a function's value, never its failure, and intentc
+# keeps these values from one object to the next (lint/sharedcache.go), so
+# the patterns are matched once per namespace instead of once per object.
+default never_managed(_) := false
+
 never_managed(ns) if ns in never_managed_patterns
 
 never_managed(ns) if {

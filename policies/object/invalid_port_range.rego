@@ -89,9 +89,17 @@ deny contains finding if {
 	some dir in ["ingress", "egress"]
 	some i, rule in input.spec[dir]
 	some j, p in rule.ports
+	np_bad(p)
 	msg := np_problem(p)
 	finding := {"msg": sprintf("%s[%d] port #%d: %s", [dir, i, j, msg]), "path": ["spec", dir, i, "ports", j]}
 }
+
+# np_bad is false, not undefined, for a good port: OPA keeps a function's
+# values, never its failures, and intentc keeps them from one object to
+# the next (lint/sharedcache.go), so each distinct port is judged once.
+default np_bad(_) := false
+
+np_bad(p) if np_problem(p)
 
 # For a number, valid_range(n, n, 1, 65535) is 1 <= n <= 65535: the two
 # comparisons, without the calls (this runs for every port of every

@@ -63,18 +63,25 @@ operations contains [i, j, op, svc] if {
 # values are plain (object.subset compares those as lib.selects does).
 tcp_services := namespace_tcp_services if count(lib.selector_labels(input)) == 0
 
-tcp_services := [svc |
-	some svc in namespace_tcp_services
-	svc.selector[k] == v # one label first: most services fail it
-	labels := object.get(svc, "selector", {})
-	is_object(labels)
-	object.subset(labels, sel)
-] if {
+tcp_services := selected_tcp_services(input.metadata.namespace, sel) if {
 	sel := lib.selector_labels(input)
 	count(sel) > 0
 	every x in sel {
 		is_string(x)
 	}
+}
+
+# selected_tcp_services is the case above as a function of the namespace
+# and the selector alone, which intentc keeps from one object to the next
+# (lint/sharedcache.go): a policy's copies in every cluster, and the
+# policies of one workload, share a selector.
+selected_tcp_services(ns, sel) := [svc |
+	some svc in namespace_tcp_services_of(ns)
+	svc.selector[k] == v # one label first: most services fail it
+	labels := object.get(svc, "selector", {})
+	is_object(labels)
+	object.subset(labels, sel)
+] if {
 	k := min(object.keys(sel))
 	v := sel[k]
 }
@@ -90,8 +97,10 @@ tcp_services := [svc |
 
 # namespace_tcp_services is what the mesh lists for the policy's namespace
 # (iterated as it is: copied into a list, it cost as much as the checks).
-namespace_tcp_services := s if {
-	s := data.intentc.mesh.tcpPorts[input.metadata.namespace]
+namespace_tcp_services := namespace_tcp_services_of(input.metadata.namespace)
+
+namespace_tcp_services_of(ns) := s if {
+	s := data.intentc.mesh.tcpPorts[ns]
 } else := []
 
 # l7 names the HTTP fields op has (lib.has_items, inline: it runs for every

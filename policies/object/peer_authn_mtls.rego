@@ -51,7 +51,23 @@ is_pa if {
 }
 
 declared_permissive(port, "PERMISSIVE") if {
-	some e in data.intentc.mesh.permissivePorts[input.metadata.namespace]
-	lib.selects_only(input, object.get(e, "selector", {}))
-	lib.port_number(port) in {n | some p in e.ports; n := lib.port_number(p)}
+	permissive_port(input.metadata.namespace, lib.selector_labels(input), lib.port_number(port))
+}
+
+# permissive_port holds when a service of namespace ns that a workload
+# selector sel picks (lib.selects_only) declares port n permissive. It is
+# false rather than undefined otherwise, and reads nothing of the input:
+# intentc keeps its values from one object to the next
+# (lint/sharedcache.go), where scanning the namespace's services was most
+# of this rule's cost.
+default permissive_port(_, _, _) := false
+
+permissive_port(ns, sel, n) if {
+	count(sel) > 0
+	some e in data.intentc.mesh.permissivePorts[ns]
+	labels := object.get(e, "selector", {})
+	every k, v in sel {
+		labels[k] == v
+	}
+	n in {m | some p in e.ports; m := lib.port_number(p)}
 }

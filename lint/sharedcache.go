@@ -1,0 +1,219 @@
+package lint
+
+import (
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// sharedCache keeps, from one evaluation to the next, the values of the
+// rules and function calls that read neither the input nor anything that
+// changes between evaluations: the mesh settings the rules read
+// (lib.never_managed_patterns, lib.root_namespace), and helpers called
+// with plain values (lib.never_managed("team-a"), lib.fqdn(host, ns)). OPA
+// keeps such values for one evaluation only, so every object paid for
+// them again: lib.never_managed alone was a third of a NetworkPolicy's
+// check.
+//
+// What may be kept is decided once, from the compiled policies
+// (inputFree): a rule qualifies when nothing it or what it calls refers
+// to input, no builtin it calls is nondeterministic and no expression
+// uses with. A function call's value is kept only for arguments that are
+// scalars or a few of them (eligible), so that keys stay small. Values are kept only from the
+// evaluation's base frame (not under with), and only once an evaluation
+// finished without error: a value OPA records before finding a conflict
+// is never handed to another evaluation. The store's data is part of what
+// such a value depends on: reset drops everything when it changes.
+type sharedCache struct {
+	free map[int][]ast.Ref // paths of input-free rules and functions, by hash
+
+	mu      sync.RWMutex
+	entries map[int][]cacheEntry
+	n       int
+}
+
+// maxSharedValues bounds the entries kept: enough for every namespace and host
+// of a large fleet, and a bound on what a policy calling a helper with
+// ever new arguments can hold.
+const maxSharedValues = 1 << 16
+
+func newSharedCache(c *ast.Compiler) *sharedCache {
+	s := &sharedCache{free: map[int][]ast.Ref{}, entries: map[int][]cacheEntry{}}
+	a := inputFreeAnalysis{c: c, memo: map[*ast.Rule]bool{}}
+	seen := map[string]bool{}
+	for _, m := range c.Modules {
+		for _, r := range m.Rules {
+			path := r.Ref()
+			if !path.IsGround() || seen[path.String()] {
+				continue
+			}
+			seen[path.String()] = true
+			if a.pathFree(path) {
+				h := path.Hash()
+				s.free[h] = append(s.free[h], path)
+			}
+		}
+	}
+	return s
+}
+
+func (s *sharedCache) isFree(path ast.Ref) bool {
+	for _, p := range s.free[path.Hash()] {
+		if p.Equal(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// eligible reports whether a key of OPA's virtual cache may be shared: a
+// complete rule's path, or a function's path followed by its arguments
+// (and no output term), each a scalar or a small collection of them (a
+// port, a label selector).
+func (s *sharedCache) eligible(key ast.Ref) bool {
+	if s == nil || len(key) == 0 {
+		return false
+	}
+	if fn, ok := key[0].Value.(ast.Ref); ok {
+		budget := maxArgTerms
+		for _, t := range key[1:] {
+			if !small(t.Value, &budget) {
+				return false
+			}
+		}
+		return s.isFree(fn)
+	}
+	return key[0].Equal(ast.DefaultRootDocument) && s.isFree(key)
+}
+
+// maxArgTerms bounds the terms of a shared call's arguments: a port or a
+// selector is a few, and a key is compared whole on every lookup.
+const maxArgTerms = 16
+
+// small reports whether v is ground and has at most *budget terms left.
+func small(v ast.Value, budget *int) bool {
+	*budget--
+	if *budget < 0 {
+		return false
+	}
+	switch x := v.(type) {
+	case ast.String, ast.Number, ast.Boolean, ast.Null:
+		return true
+	case *ast.Array:
+		for i := range x.Len() {
+			if !small(x.Elem(i).Value, budget) {
+				return false
+			}
+		}
+		return true
+	case ast.Object:
+		ok := true
+		x.Foreach(func(k, v *ast.Term) {
+			ok = ok && small(k.Value, budget) && small(v.Value, budget)
+		})
+		return ok
+	case ast.Set:
+		ok := true
+		x.Foreach(func(e *ast.Term) {
+			ok = ok && small(e.Value, budget)
+		})
+		return ok
+	}
+	return false // a variable, a ref, a comprehension: not a value yet
+}
+
+func (s *sharedCache) get(key ast.Ref, h int) (*cacheEntry, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i, e := range s.entries[h] {
+		if e.ref.Equal(key) {
+			return &s.entries[h][i], true
+		}
+	}
+	return nil, false
+}
+
+// keep adds the shareable entries of an evaluation's base frame.
+func (s *sharedCache) keep(frame map[int][]cacheEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, es := range frame {
+	entries:
+		for _, e := range es {
+			if !e.promote || s.n >= maxSharedValues {
+				continue
+			}
+			for _, x := range s.entries[h] {
+				if x.ref.Equal(e.ref) {
+					continue entries
+				}
+			}
+			e.promote, e.readonly = false, true
+			s.entries[h] = append(s.entries[h], e)
+			s.n++
+		}
+	}
+}
+
+func (s *sharedCache) reset() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.entries)
+	s.n = 0
+}
+
+// inputFreeAnalysis decides which rules read neither input nor anything
+// nondeterministic, following what they call through the compiler.
+type inputFreeAnalysis struct {
+	c    *ast.Compiler
+	memo map[*ast.Rule]bool
+}
+
+func (a *inputFreeAnalysis) pathFree(path ast.Ref) bool {
+	rules := a.c.GetRulesDynamic(path)
+	for _, r := range rules {
+		if !a.ruleFree(r) {
+			return false
+		}
+	}
+	return len(rules) > 0
+}
+
+func (a *inputFreeAnalysis) ruleFree(r *ast.Rule) bool {
+	if v, ok := a.memo[r]; ok {
+		return v
+	}
+	a.memo[r] = false // a cycle (which the compiler rejects) stays unshared
+	free := true
+	ast.WalkExprs(r, func(x *ast.Expr) bool {
+		if len(x.With) > 0 {
+			free = false
+		}
+		return !free
+	})
+	ast.WalkRefs(r, func(ref ast.Ref) bool {
+		if !free {
+			return true
+		}
+		switch {
+		case ref[0].Equal(ast.InputRootDocument):
+			free = false
+		case ref[0].Equal(ast.DefaultRootDocument):
+			for _, dep := range a.c.GetRulesDynamic(ref) {
+				if dep != r && !a.ruleFree(dep) {
+					free = false
+				}
+			}
+		default:
+			if b, ok := ast.BuiltinMap[ref.String()]; ok && b.Nondeterministic {
+				free = false
+			}
+		}
+		return !free
+	})
+	a.memo[r] = free
+	return free
+}
