@@ -75,13 +75,16 @@ func (s *sharedCache) eligible(key ast.Ref) bool {
 		return false
 	}
 	if fn, ok := key[0].Value.(ast.Ref); ok {
+		if !s.isFree(fn) {
+			return false
+		}
 		budget := maxArgTerms
 		for _, t := range key[1:] {
 			if !small(t.Value, &budget) {
 				return false
 			}
 		}
-		return s.isFree(fn)
+		return true
 	}
 	return key[0].Equal(ast.DefaultRootDocument) && s.isFree(key)
 }
@@ -100,6 +103,9 @@ func small(v ast.Value, budget *int) bool {
 	case ast.String, ast.Number, ast.Boolean, ast.Null:
 		return true
 	case *ast.Array:
+		if x.Len() > *budget {
+			return false
+		}
 		for i := range x.Len() {
 			if !small(x.Elem(i).Value, budget) {
 				return false
@@ -107,12 +113,18 @@ func small(v ast.Value, budget *int) bool {
 		}
 		return true
 	case ast.Object:
+		if 2*x.Len() > *budget {
+			return false // before walking a large object
+		}
 		ok := true
 		x.Foreach(func(k, v *ast.Term) {
 			ok = ok && small(k.Value, budget) && small(v.Value, budget)
 		})
 		return ok
 	case ast.Set:
+		if x.Len() > *budget {
+			return false
+		}
 		ok := true
 		x.Foreach(func(e *ast.Term) {
 			ok = ok && small(e.Value, budget)
