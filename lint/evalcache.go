@@ -68,21 +68,32 @@ func (c *virtualCache) Pop() {
 	c.frames = c.frames[:len(c.frames)-1]
 }
 
+// find returns ref's entry in the top frame or, from the base frame and
+// for a key that may be shared, in the shared cache.
 func (c *virtualCache) find(ref ast.Ref) *cacheEntry {
 	h := ref.Hash()
-	if top := c.frames[len(c.frames)-1]; top != nil {
-		es := top[h]
-		for i := range es {
-			if es[i].ref.Equal(ref) {
-				return &es[i]
-			}
-		}
+	if e := c.findTop(ref, h); e != nil {
+		return e
 	}
 	// Only the base frame reads the shared cache: under with, the input
 	// or the data may be other.
-	if len(c.frames) == 1 && c.shared != nil {
+	if len(c.frames) == 1 && c.shared.eligible(ref) {
 		if e, ok := c.shared.get(ref, h); ok {
 			return e
+		}
+	}
+	return nil
+}
+
+func (c *virtualCache) findTop(ref ast.Ref, h int) *cacheEntry {
+	top := c.frames[len(c.frames)-1]
+	if top == nil {
+		return nil
+	}
+	es := top[h]
+	for i := range es {
+		if es[i].ref.Equal(ref) {
+			return &es[i]
 		}
 	}
 	return nil
@@ -102,11 +113,11 @@ func (c *virtualCache) Get(ref ast.Ref) (*ast.Term, bool) {
 // Put keeps a copy of ref: the evaluator reuses the slice of a function
 // call's key (not its terms, which the trie keeps too).
 func (c *virtualCache) Put(ref ast.Ref, value *ast.Term) {
-	e := c.find(ref)
-	if e != nil && e.readonly {
-		return // from the shared cache: the same value
-	}
+	h := ref.Hash()
+	e := c.findTop(ref, h)
 	if e == nil {
+		// OPA puts what it did not find: a key the shared cache holds is
+		// never put again, so it is not looked up there a second time.
 		top := &c.frames[len(c.frames)-1]
 		if *top == nil {
 			if n := len(c.spare); n > 0 {
@@ -115,7 +126,6 @@ func (c *virtualCache) Put(ref ast.Ref, value *ast.Term) {
 				*top = map[int][]cacheEntry{}
 			}
 		}
-		h := ref.Hash()
 		promote := len(c.frames) == 1 && c.shared.eligible(ref)
 		(*top)[h] = append((*top)[h], cacheEntry{ref: append(ast.Ref(nil), ref...), promote: promote})
 		es := (*top)[h]

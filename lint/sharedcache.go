@@ -19,26 +19,36 @@ import (
 // (inputFree): a rule qualifies when nothing it or what it calls refers
 // to input, no builtin it calls is nondeterministic and no expression
 // uses with. A function call's value is kept only for arguments that are
-// scalars or a few of them (eligible), so that keys stay small. Values are kept only from the
-// evaluation's base frame (not under with), and only once an evaluation
-// finished without error: a value OPA records before finding a conflict
-// is never handed to another evaluation. The store's data is part of what
-// such a value depends on: reset drops everything when it changes.
+// scalars or short flat collections of them (eligible), so that keys stay
+// small and cheap to compare. Values are kept only from the evaluation's
+// base frame (not under with), and only once an evaluation finished
+// without error: a value OPA records before finding a conflict is never
+// handed to another evaluation. The store's data is part of what such a
+// value depends on: reset drops everything when it changes.
+//
+// It is read on every miss of every evaluation, on every core: reads take
+// no lock (sync.Map, whose entries are never modified once stored), and a
+// call site's function is looked up once (fnFree, by the compiled term).
 type sharedCache struct {
-	free map[int][]ast.Ref // paths of input-free rules and functions, by hash
+	free   map[int][]ast.Ref // paths of input-free rules and functions, by hash
+	fnFree sync.Map          // *ast.Term (a call's function) → bool
 
-	mu      sync.RWMutex
-	entries map[int][]cacheEntry
-	n       int
+	values sync.Map // hash → []cacheEntry, replaced whole on a write
+	mu     sync.Mutex
+	n      int
 }
 
-// maxSharedValues bounds the entries kept: enough for every namespace and host
-// of a large fleet, and a bound on what a policy calling a helper with
-// ever new arguments can hold.
+// maxSharedValues bounds the entries kept: enough for every namespace and
+// host of a large fleet, and a bound on what a policy calling a helper
+// with ever new arguments can hold.
 const maxSharedValues = 1 << 16
 
+// maxArgTerms bounds a shared call's collection arguments: a port or a
+// selector is a few scalars, and a key is compared whole on every lookup.
+const maxArgTerms = 8
+
 func newSharedCache(c *ast.Compiler) *sharedCache {
-	s := &sharedCache{free: map[int][]ast.Ref{}, entries: map[int][]cacheEntry{}}
+	s := &sharedCache{free: map[int][]ast.Ref{}}
 	a := inputFreeAnalysis{c: c, memo: map[*ast.Rule]bool{}}
 	seen := map[string]bool{}
 	for _, m := range c.Modules {
@@ -68,78 +78,79 @@ func (s *sharedCache) isFree(path ast.Ref) bool {
 
 // eligible reports whether a key of OPA's virtual cache may be shared: a
 // complete rule's path, or a function's path followed by its arguments
-// (and no output term), each a scalar or a small collection of them (a
-// port, a label selector).
+// (and no output term), each a scalar or a short flat collection of them
+// (a port, a label selector).
 func (s *sharedCache) eligible(key ast.Ref) bool {
 	if s == nil || len(key) == 0 {
 		return false
 	}
-	if fn, ok := key[0].Value.(ast.Ref); ok {
-		if !s.isFree(fn) {
-			return false
-		}
-		budget := maxArgTerms
-		for _, t := range key[1:] {
-			if !small(t.Value, &budget) {
-				return false
-			}
-		}
-		return true
+	fn, ok := key[0].Value.(ast.Ref)
+	if !ok {
+		return key[0].Equal(ast.DefaultRootDocument) && s.isFree(key)
 	}
-	return key[0].Equal(ast.DefaultRootDocument) && s.isFree(key)
-}
-
-// maxArgTerms bounds the terms of a shared call's arguments: a port or a
-// selector is a few, and a key is compared whole on every lookup.
-const maxArgTerms = 16
-
-// small reports whether v is ground and has at most *budget terms left.
-func small(v ast.Value, budget *int) bool {
-	*budget--
-	if *budget < 0 {
+	free, known := s.fnFree.Load(key[0])
+	if !known {
+		free = s.isFree(fn)
+		s.fnFree.Store(key[0], free)
+	}
+	if !free.(bool) {
 		return false
 	}
-	switch x := v.(type) {
+	for _, t := range key[1:] {
+		if !flat(t.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func notScalar(t *ast.Term) bool { return !scalarValue(t.Value) }
+
+func notScalarPair(k, v *ast.Term) bool { return !scalarValue(k.Value) || !scalarValue(v.Value) }
+
+func scalarValue(v ast.Value) bool {
+	switch v.(type) {
 	case ast.String, ast.Number, ast.Boolean, ast.Null:
 		return true
+	}
+	return false
+}
+
+// flat reports whether v is a scalar, or a collection of at most
+// maxArgTerms scalars (keys and values).
+func flat(v ast.Value) bool {
+	switch x := v.(type) {
 	case *ast.Array:
-		if x.Len() > *budget {
+		if x.Len() > maxArgTerms {
 			return false
 		}
 		for i := range x.Len() {
-			if !small(x.Elem(i).Value, budget) {
+			if !scalarValue(x.Elem(i).Value) {
 				return false
 			}
 		}
 		return true
 	case ast.Object:
-		if 2*x.Len() > *budget {
-			return false // before walking a large object
-		}
-		ok := true
-		x.Foreach(func(k, v *ast.Term) {
-			ok = ok && small(k.Value, budget) && small(v.Value, budget)
-		})
-		return ok
+		// Until with a function that captures nothing: Foreach's closure
+		// allocated on every call of every helper.
+		return 2*x.Len() <= maxArgTerms && !x.Until(notScalarPair)
 	case ast.Set:
-		if x.Len() > *budget {
-			return false
-		}
-		ok := true
-		x.Foreach(func(e *ast.Term) {
-			ok = ok && small(e.Value, budget)
-		})
-		return ok
+		return x.Len() <= maxArgTerms && !x.Until(notScalar)
 	}
-	return false // a variable, a ref, a comprehension: not a value yet
+	return scalarValue(v)
 }
 
+// get returns the kept entry for key (whose hash is h), if any. The entry
+// is shared: the caller must not modify it.
 func (s *sharedCache) get(key ast.Ref, h int) (*cacheEntry, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for i, e := range s.entries[h] {
-		if e.ref.Equal(key) {
-			return &s.entries[h][i], true
+	v, ok := s.values.Load(h)
+	if !ok {
+		return nil, false
+	}
+	es := v.([]cacheEntry)
+	for i := range es {
+		if es[i].ref.Equal(key) {
+			return &es[i], true
 		}
 	}
 	return nil, false
@@ -150,18 +161,19 @@ func (s *sharedCache) keep(frame map[int][]cacheEntry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for h, es := range frame {
-	entries:
 		for _, e := range es {
 			if !e.promote || s.n >= maxSharedValues {
 				continue
 			}
-			for _, x := range s.entries[h] {
-				if x.ref.Equal(e.ref) {
-					continue entries
-				}
+			if _, ok := s.get(e.ref, h); ok {
+				continue
+			}
+			var old []cacheEntry
+			if v, ok := s.values.Load(h); ok {
+				old = v.([]cacheEntry)
 			}
 			e.promote, e.readonly = false, true
-			s.entries[h] = append(s.entries[h], e)
+			s.values.Store(h, append(old[:len(old):len(old)], e))
 			s.n++
 		}
 	}
@@ -173,7 +185,7 @@ func (s *sharedCache) reset() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(s.entries)
+	s.values.Clear()
 	s.n = 0
 }
 
