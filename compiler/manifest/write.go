@@ -256,7 +256,7 @@ func writeTree(root string, files []File) error {
 	}
 	errs := make([]error, len(files))
 	parallelN(len(files), 2*runtime.GOMAXPROCS(0), func(i int) {
-		errs[i] = os.WriteFile(filepath.Join(root, filepath.FromSlash(files[i].Path)), files[i].Data, 0o644)
+		errs[i] = writeFile(filepath.Join(root, filepath.FromSlash(files[i].Path)), files[i].Data)
 	})
 	for _, err := range errs {
 		if err != nil {
