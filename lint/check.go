@@ -739,20 +739,32 @@ func kindOf(ref string) string {
 	return kind
 }
 
-// bundleInput is {"cluster": c, "objects": [{"path", "cluster", "object"}]},
-// built from the objects' values as they are (no conversion).
+// bundleInput is {"cluster": c, "objects": [{"path", "cluster", "object"}],
+// "by_kind": {kind: [[index, object]]}}, built from the objects' values as
+// they are (no conversion). by_kind is the grouping the bundle rules begin
+// with (lib.bundle.of_kind), which cost them 3-4 µs per object in Rego.
 func bundleInput(cluster string, members []*object) ast.Value {
 	terms := make([]*ast.Term, len(members))
+	byKind := map[string][]*ast.Term{}
 	for i, o := range members {
+		obj := ast.NewTerm(o.value)
 		terms[i] = ast.ObjectTerm(
 			ast.Item(ast.StringTerm("path"), ast.StringTerm(o.file)),
 			ast.Item(ast.StringTerm("cluster"), ast.StringTerm(o.cluster)),
-			ast.Item(ast.StringTerm("object"), ast.NewTerm(o.value)),
+			ast.Item(ast.StringTerm("object"), obj),
 		)
+		if o.kind != "" {
+			byKind[o.kind] = append(byKind[o.kind], ast.ArrayTerm(ast.InternedTerm(i), obj))
+		}
+	}
+	kinds := ast.NewObject()
+	for _, k := range slices.Sorted(maps.Keys(byKind)) {
+		kinds.Insert(ast.StringTerm(k), ast.ArrayTerm(byKind[k]...))
 	}
 	return ast.NewObject(
 		ast.Item(ast.StringTerm("cluster"), ast.StringTerm(cluster)),
 		ast.Item(ast.StringTerm("objects"), ast.ArrayTerm(terms...)),
+		ast.Item(ast.StringTerm("by_kind"), ast.NewTerm(kinds)),
 	)
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
@@ -123,5 +124,77 @@ func TestDispatchLosesNothing(t *testing.T) {
 	}
 	if fired == 0 {
 		t.Fatal("no rule fired on the fixtures: the test checks nothing")
+	}
+}
+
+// TestBundleByKind: the grouping by kind that bundleInput hands the bundle
+// rules is the one they make themselves from the objects (as they do for
+// an input without it), over the fixtures and every golden case and
+// example, and so are the rules' findings.
+func TestBundleByKind(t *testing.T) {
+	mods, _, err := policies.Load(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ast.NewCompiler()
+	if c.Compile(mods); c.Failed() {
+		t.Fatal(c.Errors)
+	}
+	ctx := context.Background()
+	query := "g := data.intentc.lib.bundle.of_kind; f := " + strings.TrimPrefix(builtinQuery(policies.BundleRoot, nil), "b := ")
+	q, err := rego.New(rego.Compiler(c), rego.Query(query)).PrepareForEval(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundles [][]*object
+	files, _ := manifestFiles([]string{filepath.Join("testdata", "manifests")})
+	var hand []*object
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		objs, _ := parseSource(source{path: f, data: data, handWritten: true})
+		hand = append(hand, objs...)
+	}
+	bundles = append(bundles, hand)
+	dirs, _ := filepath.Glob(filepath.Join("..", "testdata", "compile", "*", "in"))
+	for _, dir := range append(dirs, example) {
+		res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
+		if diags.HasErrors() {
+			continue
+		}
+		byCluster := map[string][]*object{}
+		for _, f := range res.Files {
+			if checkedOutput(f.Path) {
+				objs, _ := parseSource(source{path: f.Path, data: f.Data})
+				byCluster[clusterOf(f.Path)] = append(byCluster[clusterOf(f.Path)], objs...)
+			}
+		}
+		for _, objs := range byCluster {
+			bundles = append(bundles, objs)
+		}
+	}
+	grouped := 0
+	for i, members := range bundles {
+		with := bundleInput("c", members).(ast.Object)
+		without := ast.NewObject()
+		with.Foreach(func(k, v *ast.Term) {
+			if k.Value.Compare(ast.String("by_kind")) != 0 {
+				without.Insert(k, v)
+			}
+		})
+		var got [2]rego.ResultSet
+		for j, in := range []ast.Value{with, without} {
+			if got[j], err = q.Eval(ctx, rego.EvalParsedInput(in)); err != nil || len(got[j]) != 1 {
+				t.Fatalf("bundle %d: %v, %v", i, got[j], err)
+			}
+		}
+		if d := cmp.Diff(got[1][0].Bindings, got[0][0].Bindings); d != "" {
+			t.Errorf("bundle %d (-grouped by the rules +by bundleInput):\n%s", i, d)
+		}
+		for _, l := range got[0][0].Bindings["g"].([]any) {
+			grouped += len(l.([]any))
+		}
+	}
+	if grouped == 0 {
+		t.Fatal("no object of a bundle kind: the test compares nothing")
 	}
 }

@@ -12,11 +12,17 @@ import data.intentc.lib
 # kinds cost one pass over the bundle, not one each. The API group is
 # lib.is_kind's test, inline: a group has no "/", so the apiVersion starts
 # with the group and a "/" exactly when what precedes its first "/" is
-# the group.
-of_kind := [l |
-	some kind in ["VirtualService", "DestinationRule", "AuthorizationPolicy", "NetworkPolicy"]
+# the group. intentc hands the rules that grouping ready (input.by_kind:
+# kind → [index, object] in input order), which saves that pass, 3-4 µs
+# per object; an input without it (a test's, conftest's) is grouped here.
+of_kind := [object.get(input.by_kind, kind, []) | some kind in bundle_kinds] if is_object(input.by_kind)
+
+else := [l |
+	some kind in bundle_kinds
 	l := [[i, o.object] | some i, o in input.objects; kind = o.object.kind]
 ]
+
+bundle_kinds := ["VirtualService", "DestinationRule", "AuthorizationPolicy", "NetworkPolicy"]
 
 virtual_services := [x | some x in of_kind[0]; startswith(x[1].apiVersion, "networking.istio.io/")]
 
