@@ -18,30 +18,50 @@ package intentc.bundle.missing_subset
 import data.intentc.lib
 import data.intentc.lib.bundle
 
+# One rule per place a route names a destination (its route list, its
+# mirror, its mirrors), rather than one over the set of all three that
+# each route would build: three sets and two unions per route were most of
+# this rule's cost.
 deny contains finding if {
 	some [k, vs] in bundle.virtual_services
-	ns := vs.metadata.namespace
 	some proto in ["http", "tcp", "tls"]
 	some i, route in vs.spec[proto]
-	some [path, dest] in destinations(route)
-	subset := dest.subset
-	is_string(subset)
-	host := lib.fqdn(dest.host, ns)
-	not defined(host, subset, ns)
-	finding := {
-		"msg": sprintf("%s route #%d sends to subset %q of %s, which no DestinationRule visible from %s defines", [proto, i, subset, host, ns]),
-		"object": k,
-		"path": array.concat(["spec", proto, i], path),
-	}
+	some j, d in route.route
+	finding := missing(k, vs, proto, i, ["route", j, "destination", "subset"], d.destination)
 }
 
-destinations(route) := routed(route) | mirrored(route) | mirrors(route)
+deny contains finding if {
+	some [k, vs] in bundle.virtual_services
+	some proto in ["http", "tcp", "tls"]
+	some i, route in vs.spec[proto]
+	route.mirror
+	finding := missing(k, vs, proto, i, ["mirror", "subset"], route.mirror)
+}
 
-routed(route) := {[["route", j, "destination", "subset"], d.destination] | some j, d in route.route}
+deny contains finding if {
+	some [k, vs] in bundle.virtual_services
+	some proto in ["http", "tcp", "tls"]
+	some i, route in vs.spec[proto]
+	some j, m in route.mirrors
+	finding := missing(k, vs, proto, i, ["mirrors", j, "destination", "subset"], m.destination)
+}
 
-mirrored(route) := {[["mirror", "subset"], route.mirror] | route.mirror}
+# missing is the finding for a destination of route i of vs (bundle
+# object k) at path (under the route) whose subset no DestinationRule
+# visible from the VirtualService's namespace defines.
+missing(k, vs, proto, i, path, dest) := {
+	"msg": sprintf("%s route #%d sends to subset %q of %s, which no DestinationRule visible from %s defines", [proto, i, subset, host, ns]),
+	"object": k,
+	"path": array.concat(["spec", proto, i], path),
+} if {
+	subset := dest.subset
+	is_string(subset)
+	ns := vs.metadata.namespace
+	host := lib.fqdn(dest.host, ns)
+	not defined(host, subset, ns)
+}
 
-mirrors(route) := {[["mirrors", j, "destination", "subset"], m.destination] | some j, m in route.mirrors}
+defined(host, subset, _) if [host, subset] in open_subsets
 
 defined(host, subset, ns) if {
 	some i in bundle.drs_for(host)
@@ -50,3 +70,16 @@ defined(host, subset, ns) if {
 	some s in dr.spec.subsets
 	s.name == subset
 }
+
+# open_subsets are the [host, subset] pairs of the DestinationRules every
+# namespace sees (lib.visible without exportTo, or with "*"): one lookup
+# for most destinations instead of a walk through the host's rules.
+open_subsets := {[bundle.dr_host(dr), s.name] |
+	some [_, dr] in bundle.destination_rules
+	visible_everywhere(dr)
+	some s in dr.spec.subsets
+}
+
+visible_everywhere(dr) if not lib.has_items(object.get(dr, "spec", {}), "exportTo")
+
+visible_everywhere(dr) if "*" in dr.spec.exportTo
