@@ -39,6 +39,8 @@ uses_with := v if {
 }
 
 clock := time.now_ns()
+
+token_ok(t) if io.jwt.decode_verify(t, {"secret": "s"})[0]
 `
 	if err := os.WriteFile(filepath.Join(dir, "p.rego"), []byte(policy), 0o644); err != nil {
 		t.Fatal(err)
@@ -55,7 +57,7 @@ clock := time.now_ns()
 	for rule, want := range map[string]bool{
 		"main.consts": true, "main.helper": true, "main.calls_free": true, "main.mesh_only": true,
 		"main.reads_input": false, "main.calls_input": false, "main.indirect": false,
-		"main.uses_with": false, "main.clock": false, "other.dynamic": false,
+		"main.uses_with": false, "main.clock": false, "main.token_ok": false, "other.dynamic": false,
 	} {
 		if got := e.shared.isFree(ast.MustParseRef("data." + rule)); got != want {
 			t.Errorf("%s: input-free %v, want %v", rule, got, want)
