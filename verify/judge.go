@@ -214,7 +214,8 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool, 
 	sd := a.sideOf(src)
 	path := pathOf(sd, src, c)
 	T := t.Port.TargetPort
-	destPod := a.podOf(s)
+	destPodRef := a.podOf(s)
+	destPod := *destPodRef
 	ew := c.EastWest
 
 	// Layer 2: the caller's egress (and the east-west gateway's, on a
@@ -276,7 +277,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool, 
 		var named map[string]int32
 		switch path {
 		case pathSame:
-			outPeer, named = l2Peer{pod: &destPod, text: destPod.text}, destPod.named
+			outPeer, named = l2Peer{pod: destPodRef, text: destPod.text}, destPod.named
 		case pathFlat:
 			outPeer = addressPeer(a.commonKeyed(c, sd.cluster), a.cat(c.Name, "'s pod addresses"))
 		case pathCross:
@@ -301,7 +302,7 @@ func (a *Analyzer) judgeBase(src *Source, t Target, c *ir.Cluster, withL1 bool, 
 		if path == pathCross {
 			gw := *dv.ewPod
 			gw.text = a.cat(c.Name, "'s east-west gateway")
-			hop := l2Peer{pod: &destPod, text: destPod.text}
+			hop := l2Peer{pod: destPodRef, text: destPod.text}
 			hv, hd := a.l2Judge(memo, dv, gw, hop, hop.key(), false, T, destPod.named, s)
 			if hv != Allowed {
 				j.l2out = and(j.l2out, hv)
@@ -728,7 +729,9 @@ func (a *Analyzer) l2Judge(memo l2Memo, v *clusterView, pod l2Pod, peer l2Peer, 
 
 // podOf is a service's pods as layer 2 sees them (memoised: every
 // connection to the service asks).
-func (a *Analyzer) podOf(s *ir.Service) l2Pod {
+// podOf returns the pods of s, shared: the caller must not modify them
+// (a judgement points at them rather than copying them to the heap).
+func (a *Analyzer) podOf(s *ir.Service) *l2Pod {
 	if p, ok := a.fixed.svcPods[s]; ok {
 		return p
 	}
@@ -737,7 +740,7 @@ func (a *Analyzer) podOf(s *ir.Service) l2Pod {
 	if p, ok := a.cache.pods[s]; ok {
 		return p
 	}
-	p := l2Pod{ns: s.Namespace, labels: s.Selector, named: namedPorts(s.Ports), text: "the pods of " + s.Namespace + "/" + s.Name}
+	p := &l2Pod{ns: s.Namespace, labels: s.Selector, named: namedPorts(s.Ports), text: "the pods of " + s.Namespace + "/" + s.Name}
 	p.viewKey()
 	a.cache.pods[s] = p
 	return p

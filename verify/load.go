@@ -57,14 +57,14 @@ type fixedSets struct {
 	pods     map[*ir.Cluster]keyedSet // podAddrs
 	common   map[[2]*ir.Cluster]keyedSet
 	eastWest map[*ir.Cluster]keyedSet // the east-west gateway's address, when it is one
-	svcPods  map[*ir.Service]l2Pod    // podOf
+	svcPods  map[*ir.Service]*l2Pod   // podOf
 }
 
 // analyzerCache memoises what every connection to a service asks; shared
 // by copies of an Analyzer.
 type analyzerCache struct {
 	mu   sync.Mutex
-	pods map[*ir.Service]l2Pod
+	pods map[*ir.Service]*l2Pod
 	sets map[string]ipSet
 }
 
@@ -297,11 +297,11 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 		groups:   map[string]*secGroup{},
 		ports:    opts.Ports,
 		root:     cmp.Or(model.Mesh.RootNamespace, "istio-system"),
-		cache:    &analyzerCache{pods: map[*ir.Service]l2Pod{}, sets: map[string]ipSet{}},
+		cache:    &analyzerCache{pods: map[*ir.Service]*l2Pod{}, sets: map[string]ipSet{}},
 		hosts:    map[*ir.Service]string{},
 	}
 	a.fixed = fixedSets{pods: map[*ir.Cluster]keyedSet{}, common: map[[2]*ir.Cluster]keyedSet{},
-		eastWest: map[*ir.Cluster]keyedSet{}, svcPods: map[*ir.Service]l2Pod{}}
+		eastWest: map[*ir.Cluster]keyedSet{}, svcPods: map[*ir.Service]*l2Pod{}}
 	for _, s := range model.Services {
 		a.hosts[s] = s.Host()
 		a.fixed.svcPods[s] = a.podOf(s)
