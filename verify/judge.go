@@ -728,9 +728,8 @@ func (a *Analyzer) l2Judge(memo l2Memo, v *clusterView, pod l2Pod, peer l2Peer, 
 }
 
 // podOf is a service's pods as layer 2 sees them (memoised: every
-// connection to the service asks).
-// podOf returns the pods of s, shared: the caller must not modify them
-// (a judgement points at them rather than copying them to the heap).
+// connection to the service asks), shared: the caller must not modify
+// them (a judgement points at them rather than copying them to the heap).
 func (a *Analyzer) podOf(s *ir.Service) *l2Pod {
 	if p, ok := a.fixed.svcPods[s]; ok {
 		return p
