@@ -26,7 +26,9 @@
 #
 # and prints objects (generated files but kustomizations and the marker),
 # wall and CPU time (/usr/bin/time -v, Debian's `time`), objects/s, peak RSS,
-# and conftest's time over intentc compile's. Then the pre-commit case:
+# conftest's time over intentc compile's, and for each cluster count how
+# each command scales from the smallest fleet to the largest (wall, CPU and
+# peak RSS, the issue's 11x). Then the pre-commit case:
 # `intentc lint examples/cross-cloud`, median wall time of BENCH_LINT_RUNS.
 #
 # conftest is no dependency of intentc: it is installed with go install
@@ -113,10 +115,12 @@ measure() {
 }
 
 rows=()
-row() { # fleet command objects
+declare -A measured # "N C command" → "wall cpu rss", for the scaling lines
+row() { # N C command objects
 	local ops="-"
-	[[ $status == 0 || $status == 1 ]] && ops=$(awk -v o="$3" -v w="$wall" 'BEGIN { printf "%.0f", o / w }')
-	rows+=("$(printf '%-13s %-9s %8s %9.2f %9.2f %10s %9s %7s' "$1" "$2" "$3" "$wall" "$cpu" "$ops" "$rss" "$status")")
+	[[ $status == 0 || $status == 1 ]] && ops=$(awk -v o="$4" -v w="$wall" 'BEGIN { printf "%.0f", o / w }')
+	[[ $status == 0 ]] && measured["$1 $2 $3"]="$wall $cpu $rss"
+	rows+=("$(printf '%-13s %-9s %8s %9.2f %9.2f %10s %9s %7s' "N=$1 C=$2" "$3" "$4" "$wall" "$cpu" "$ops" "$rss" "$status")")
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -131,11 +135,11 @@ for size in $sizes; do
 	measure compile "$k" "$work/intentc" compile "$fleet" -o "$work/out-compile"
 	tree=$work/out-compile # the last run's output: counted, and conftest's input
 	objects=$(find "$tree" -type f ! -name kustomization.yaml ! -name .intentc-generated 2>/dev/null | wc -l)
-	row "N=$n C=$c" compile "$objects"
+	row "$n" "$c" compile "$objects"
 	compile_wall=$wall compile_status=$status
 
 	measure unproven "$k" "$work/intentc" compile --prove=false "$fleet" -o "$work/out-unproven"
-	row "N=$n C=$c" unproven "$objects"
+	row "$n" "$c" unproven "$objects"
 	unproven_wall=$wall unproven_status=$status
 	rm -rf "$work/out-unproven"
 	if [[ $compile_status == 0 && $unproven_status == 0 ]]; then
@@ -143,12 +147,12 @@ for size in $sizes; do
 	fi
 
 	measure lint "$k" "$work/intentc" lint "$fleet"
-	row "N=$n C=$c" lint "$objects"
+	row "$n" "$c" lint "$objects"
 	lint_wall=$wall lint_status=$status
 
 	if [[ -n $conftest ]]; then
 		measure conftest 1 "$conftest" test --no-color --combine -p "$policy" -d "$work/mesh-$size.json" "$tree"
-		row "N=$n C=$c" conftest "$objects"
+		row "$n" "$c" conftest "$objects"
 		if [[ $compile_status == 0 && $unproven_status == 0 && $lint_status == 0 && ($status == 0 || $status == 1) ]]; then
 			ratios+=("N=$n C=$c: conftest's wall time is $(awk -v a="$wall" -v b="$unproven_wall" 'BEGIN { printf "%.2f", a / b }')x intentc compile --prove=false's, $(awk -v a="$wall" -v b="$compile_wall" 'BEGIN { printf "%.2f", a / b }')x intentc compile's, $(awk -v a="$wall" -v b="$lint_wall" 'BEGIN { printf "%.2f", a / b }')x intentc lint's")
 		fi
@@ -175,4 +179,17 @@ printf '%-13s %-9s %8s %9s %9s %10s %9s %7s\n' fleet command objects wall-s cpu-
 printf '%s\n' "${rows[@]}"
 echo
 for r in "${ratios[@]}"; do echo "$r"; done
+# Scaling (issue 10: N=1000 -> 10000 within 11x): for each cluster count,
+# the smallest fleet against the largest, each command's wall time, CPU
+# time and peak RSS.
+for c in $(for size in $sizes; do echo "${size#*x}"; done | sort -nu); do
+	ns=$(for size in $sizes; do [[ ${size#*x} == "$c" ]] && echo "${size%x*}"; done | sort -n)
+	lo=$(head -1 <<<"$ns") hi=$(tail -1 <<<"$ns")
+	[[ $lo == "$hi" ]] && continue
+	for cmd in compile unproven lint; do
+		a=${measured["$lo $c $cmd"]-} b=${measured["$hi $c $cmd"]-}
+		[[ -n $a && -n $b ]] || continue
+		echo "C=$c: N=$lo -> N=$hi, $cmd: $(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1fx wall, %.1fx CPU, %.1fx peak RSS", y[1] / x[1], y[2] / x[2], y[3] / x[3] }')"
+	done
+done
 echo "intentc lint examples/cross-cloud: median ${lint_ms} ms wall over $lint_runs runs"
