@@ -107,7 +107,7 @@ func LoadProject(path string) (*Project, diag.List) {
 	// example is "intents: 42"), whatever the decoder would call it in an
 	// intent document.
 	var decoded diag.List
-	d := &decoder{file: path, diags: &decoded, pos: map[string]diag.Pos{}}
+	d := &decoder{file: path, diags: &decoded, pos: map[string]lineCol{}}
 	d.decode(root.Content[0], reflect.ValueOf(p).Elem(), "", 0)
 	for _, x := range decoded {
 		x.Code, x.Severity = diag.CodeProjectFile, diag.CodeProjectFile.Severity()
@@ -115,7 +115,7 @@ func LoadProject(path string) (*Project, diag.List) {
 	}
 	// Point at the entry that names the missing directory.
 	posOf := func(field string) diag.Pos {
-		if pos, ok := d.pos[field]; ok {
+		if pos, ok := posIn(d.pos, path, field); ok {
 			return pos
 		}
 		return diag.Pos{File: path}

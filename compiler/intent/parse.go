@@ -32,15 +32,15 @@ type Document struct {
 	// Object is *Mesh, *MeshCluster, *MeshService, *ExternalService or *AccessPolicy.
 	Object any
 
-	positions map[string]diag.Pos
-	keys      map[string]diag.Pos
+	positions map[string]lineCol // in File
+	keys      map[string]lineCol
 }
 
 // PosOf returns the position of a JSON path such as "spec.placement[1].weight",
 // falling back to the nearest enclosing node that was written in the file.
 func (d *Document) PosOf(path string) diag.Pos {
 	for {
-		if p, ok := d.positions[path]; ok {
+		if p, ok := posIn(d.positions, d.File, path); ok {
 			return p
 		}
 		i := strings.LastIndexAny(path, ".[")
@@ -55,7 +55,7 @@ func (d *Document) PosOf(path string) diag.Pos {
 // about a whole list points at "placement:", not at its first item), falling
 // back to PosOf.
 func (d *Document) KeyPosOf(path string) diag.Pos {
-	if p, ok := d.keys[path]; ok {
+	if p, ok := posIn(d.keys, d.File, path); ok {
 		return p
 	}
 	return d.PosOf(path)
@@ -260,7 +260,7 @@ func parseDocument(file string, root *yaml.Node, diags *diag.List) (*Document, *
 		return nil, nil
 	}
 	obj := mk()
-	d := &decoder{file: file, diags: diags, pos: map[string]diag.Pos{}, keys: map[string]diag.Pos{}}
+	d := &decoder{file: file, diags: diags, pos: map[string]lineCol{}, keys: map[string]lineCol{}}
 	d.decode(root, reflect.ValueOf(obj).Elem(), "", 0)
 	doc := &Document{File: file, Pos: start, APIVersion: apiVersion, Kind: kind, Object: obj, positions: d.pos, keys: d.keys}
 	doc.Meta = reflect.ValueOf(obj).Elem().FieldByName("Metadata").Interface().(ObjectMeta)
