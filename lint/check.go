@@ -459,9 +459,26 @@ func (m *evalMemo) eval(ctx context.Context, txn storage.Transaction, q *rego.Pr
 	v, _ := m.results.LoadOrStore(memoKey{q, sum}, &memoEntry{})
 	ent := v.(*memoEntry)
 	ent.once.Do(func() {
-		ent.rs, ent.err = evalQuery(ctx, q, shared, input, rego.EvalTransaction(txn))
+		rs, err := evalQuery(ctx, q, shared, input, rego.EvalTransaction(txn))
+		if err == nil && nothingFound(rs) {
+			// Kept for every distinct object of a check, an empty result
+			// (nearly all of them) was a tenth of a large check's heap;
+			// no result at all means the same to findings.
+			rs = nil
+		}
+		ent.rs, ent.err = rs, err
 	})
 	return ent.rs, ent.err
+}
+
+// nothingFound reports whether rs is a built-in query's result without a
+// finding: b bound to an empty list, and nothing else bound.
+func nothingFound(rs rego.ResultSet) bool {
+	if len(rs) != 1 || len(rs[0].Bindings) != 1 {
+		return false
+	}
+	b, ok := rs[0].Bindings["b"].([]any)
+	return ok && len(b) == 0
 }
 
 // findings turns a query's results into diagnostics about job j.

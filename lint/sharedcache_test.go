@@ -222,3 +222,38 @@ func TestSharedCacheSameFindings(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoKeepsNoEmptyResult: the memo of a check keeps an object's
+// result only when it has findings (an empty one is most of them, and
+// held for the whole check), and a copy still gets the findings.
+func TestMemoKeepsNoEmptyResult(t *testing.T) {
+	e := engine(t)
+	ctx := context.Background()
+	txn, err := e.store.NewTransaction(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.store.Abort(ctx, txn)
+	good := ast.MustParseTerm(`{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+		"metadata": {"name": "a", "namespace": "team-x"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}`).Value
+	bad := ast.MustParseTerm(`{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+		"metadata": {"name": "a", "namespace": "team-x"}, "spec": {"podSelector": {}}}`).Value
+	memo := &evalMemo{}
+	q := e.object["NetworkPolicy"]
+	for i, c := range []struct {
+		v    ast.Value
+		sum  byte
+		kept bool
+	}{{good, 1, false}, {bad, 2, true}, {bad, 2, true}} {
+		rs, err := memo.eval(ctx, txn, q, e.shared, c.v, [32]byte{c.sum})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rs != nil; got != c.kept {
+			t.Errorf("object %d: result kept %v, want %v (%v)", i, got, c.kept, rs)
+		}
+		if c.kept && nothingFound(rs) {
+			t.Errorf("object %d: no finding on a NetworkPolicy without policyTypes", i)
+		}
+	}
+}
