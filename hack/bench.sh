@@ -183,7 +183,7 @@ for r in "${ratios[@]}"; do echo "$r"; done
 # the smallest fleet against the largest, each command's wall time, CPU
 # time and peak RSS.
 for c in $(for size in $sizes; do echo "${size#*x}"; done | sort -nu); do
-	ns=$(for size in $sizes; do [[ ${size#*x} == "$c" ]] && echo "${size%x*}"; done | sort -n)
+	ns=$(for size in $sizes; do if [[ ${size#*x} == "$c" ]]; then echo "${size%x*}"; fi; done | sort -n)
 	lo=$(head -1 <<<"$ns") hi=$(tail -1 <<<"$ns")
 	[[ $lo == "$hi" ]] && continue
 	for cmd in compile unproven lint; do
