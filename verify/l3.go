@@ -53,46 +53,44 @@ type l3Req struct {
 	headers   map[string]string
 }
 
-// viewKey is what layer 3 tells requests apart by, as intentc uses it:
-// an authenticated caller by its identity (the same in every cluster of
-// a trust domain: policies name principals, not pod addresses), a
-// plaintext one by its address.
-func (r l3Req) viewKey() string {
+// appendViewKey appends what layer 3 tells requests apart by, as intentc
+// uses it: an authenticated caller by its identity (the same in every
+// cluster of a trust domain: policies name principals, not pod
+// addresses), a plaintext one by its address.
+func (r l3Req) appendViewKey(b []byte) []byte {
 	if r.principal != "" {
 		x := r
 		x.srcIP, x.remoteIP, x.ips = nil, nil, ""
-		return x.key()
+		return x.appendKey(b)
 	}
-	return r.key()
+	return r.appendKey(b)
 }
 
-func (r l3Req) key() string {
-	var b strings.Builder
-	b.WriteString(r.principal)
-	b.WriteByte('|')
+func (r l3Req) key() string { return string(r.appendKey(make([]byte, 0, 96))) }
+
+func (r l3Req) appendKey(b []byte) []byte {
+	b = append(append(b, r.principal...), '|')
 	if r.ips != "" {
-		b.WriteString(r.ips)
-		b.WriteByte('|')
-		b.WriteString(r.ips)
+		b = append(append(append(b, r.ips...), '|'), r.ips...)
 	} else {
-		r.writeIPs(&b)
+		if r.srcIP != nil {
+			b = append(b, r.srcIP.String()...)
+		}
+		b = append(b, '|')
+		if r.remoteIP != nil {
+			b = append(b, r.remoteIP.String()...)
+		}
 	}
-	b.WriteByte('|')
-	b.WriteString(strconv.Itoa(int(r.port)))
+	b = strconv.AppendInt(append(b, '|'), int64(r.port), 10)
 	if r.http {
-		return withHTTPKey(b.String(), r.method, r.path, r.host, r.headers)
+		b = append(append(b, "|http|"...), r.method...)
+		b = append(append(b, '|'), r.path...)
+		b = append(append(b, '|'), r.host...)
+		if len(r.headers) > 0 {
+			b = append(append(b, '|'), labelString(r.headers)...)
+		}
 	}
-	return b.String()
-}
-
-func (r l3Req) writeIPs(b *strings.Builder) {
-	if r.srcIP != nil {
-		b.WriteString(r.srcIP.String())
-	}
-	b.WriteByte('|')
-	if r.remoteIP != nil {
-		b.WriteString(r.remoteIP.String())
-	}
+	return b
 }
 
 // withHTTPKey appends to a request's key the part its HTTP attributes

@@ -915,7 +915,7 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 	allowedKeys := w.allowedKeys
 	clear(allowedKeys)
 	w.reqs.reset()
-	clear(w.l2)
+	w.memo.reset()
 	pols := p.bySvc[s]
 	for _, pl := range s.Placements {
 		c := pl.Cluster
@@ -938,7 +938,7 @@ func (p *prover) service(s *ir.Service, k *sink, w *worker) {
 					}
 					ps := &base[i]
 					if !ps.done {
-						ps.b = p.a.judgeBase(src, t, c, false, w.l2)
+						ps.b = p.a.judgeBase(src, t, c, false, w.memo)
 						ps.l2in = intentL2(p.m, pols, src, t, c, false)
 						ps.l2out = intentL2(p.m, pols, src, t, c, true)
 						ps.done = true
@@ -974,12 +974,12 @@ type worker struct {
 	entries     []entry
 	allowedKeys map[viewKey]bool
 	reqs        *reqIDs // of the keys in allowedKeys
-	l2          l2Memo
+	memo        *judgeMemo
 	base        []perSource
 }
 
 func newWorker() *worker {
-	return &worker{allowedKeys: map[viewKey]bool{}, reqs: newReqIDs(), l2: l2Memo{}}
+	return &worker{allowedKeys: map[viewKey]bool{}, reqs: newReqIDs(), memo: newJudgeMemo()}
 }
 
 // perSource is what the proof of one port in one cluster keeps per source:

@@ -168,7 +168,7 @@ func TestTerseJudgesAsFull(t *testing.T) {
 		p := newProver(a)
 		n := 0
 		for _, s := range res.Model.Services {
-			memo := l2Memo{}
+			memo := newJudgeMemo()
 			sources := p.sourcesFor(s)
 			ports := append(slices.Clone(s.Ports), &ir.Port{Name: "sidecar", Port: 15020, TargetPort: 15020, Protocol: ir.ProtoTCP})
 			for _, pl := range s.Placements {
