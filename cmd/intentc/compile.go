@@ -165,6 +165,12 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		}
 		diags = append(diags, engine.CheckCompiled(c.Context(), res)...)
 		if f.prove && after && !diags.HasErrors() {
+			// The checks were the last to read the files' JSON: without
+			// it the proof's heap, the largest of the run, starts a
+			// sixth smaller.
+			for i := range res.Files {
+				res.Files[i].JSON = nil
+			}
 			proof = verify.Prove(res.Model, res.Files)
 		}
 		wg.Wait()
