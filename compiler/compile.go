@@ -25,6 +25,9 @@ type Options struct {
 	// Parsed, when not nil, holds files the caller already parsed
 	// (intent.LoadParsed).
 	Parsed *intent.Parsed
+	// JSONOnly renders the objects as JSON alone (manifest.RenderJSON),
+	// for a caller that checks the output and writes none.
+	JSONOnly bool
 }
 
 // Result is a compilation's output. Files is empty when Diags has errors.
@@ -70,7 +73,11 @@ func Compile(opts Options) (*Result, diag.List) {
 	if diags.HasErrors() {
 		return res, diags.Sorted()
 	}
-	files, ds := manifest.Render(objs, arts, model.Digest)
+	render := manifest.Render
+	if opts.JSONOnly {
+		render = manifest.RenderJSON
+	}
+	files, ds := render(objs, arts, model.Digest)
 	diags.Append(ds)
 	if !diags.HasErrors() {
 		res.Files = files

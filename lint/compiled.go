@@ -49,7 +49,11 @@ func (e *Engine) CheckCompiled(ctx context.Context, res *compiler.Result) diag.L
 	var files []source
 	for _, f := range res.Files {
 		if checkedOutput(f.Path) {
-			files = append(files, source{path: f.Path, cluster: clusterOf(f.Path), data: f.Data, json: f.JSON, generated: true})
+			data := f.Data
+			if data == nil {
+				data = f.JSON // compiled JSON-only: read as the YAML it is
+			}
+			files = append(files, source{path: f.Path, cluster: clusterOf(f.Path), data: data, json: f.JSON, generated: true})
 		}
 	}
 	var mesh any

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/intentc/intentc/bench/fleet"
 	"github.com/intentc/intentc/compiler"
 )
@@ -131,5 +133,52 @@ func TestDuplicateObjectsEachReported(t *testing.T) {
 	}
 	if len(clusters) != len(copies) {
 		t.Errorf("findings name clusters %v; want one for each of %d copies:\n%s", clusters, len(copies), got.Error())
+	}
+}
+
+// A compile rendered as JSON alone (what intentc lint asks for) is checked
+// as the full compile is: the same findings, for every golden case that
+// compiles and the example, with the built-in rules and with a user rule
+// that reports every AuthorizationPolicy and every cluster's objects.
+func TestCheckJSONOnly(t *testing.T) {
+	dir := writePolicies(t, map[string]string{"p.rego": `package main
+
+warn contains msg if {
+	input.kind == "AuthorizationPolicy"
+	msg := sprintf("%s/%s", [input.metadata.namespace, input.metadata.name])
+}
+`})
+	builtin, diags := New(Options{})
+	if builtin == nil {
+		t.Fatal(diags)
+	}
+	user, diags := New(Options{PolicyDirs: []string{dir}})
+	if user == nil {
+		t.Fatal(diags)
+	}
+	cases, _ := filepath.Glob(filepath.Join("..", "testdata", "compile", "*", "in"))
+	findings := 0
+	for _, c := range append(cases, example) {
+		full, diags := compiler.Compile(compiler.Options{Paths: []string{c}})
+		if diags.HasErrors() {
+			continue
+		}
+		jsonOnly, _ := compiler.Compile(compiler.Options{Paths: []string{c}, JSONOnly: true})
+		for _, f := range jsonOnly.Files {
+			if f.JSON != nil && f.Data != nil {
+				t.Fatalf("%s: %s has YAML", c, f.Path)
+			}
+		}
+		for _, e := range []*Engine{builtin, user} {
+			want := e.CheckCompiled(context.Background(), full)
+			got := e.CheckCompiled(context.Background(), jsonOnly)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: findings (-full +JSON only):\n%s", c, diff)
+			}
+			findings += len(want)
+		}
+	}
+	if findings == 0 {
+		t.Error("no case has findings: the comparison shows nothing")
 	}
 }

@@ -229,7 +229,8 @@ func runLint(c *cobra.Command, args []string, f lintFlags) error {
 		var res *compiler.Result
 		var compiled diag.List
 		if len(s.Intent) > 0 {
-			res, compiled = compiler.Compile(compiler.Options{Paths: s.Intent, Parsed: s.Parsed})
+			// lint writes nothing: the checks read the JSON alone.
+			res, compiled = compiler.Compile(compiler.Options{Paths: s.Intent, Parsed: s.Parsed, JSONOnly: true})
 			if tuneGC && len(res.Files) > largeOutput {
 				debug.SetGCPercent(100)
 			}

@@ -96,6 +96,39 @@ func TestRenderLayout(t *testing.T) {
 	}
 }
 
+// RenderJSON writes the files Render does, with the same JSON, but keeps
+// no YAML for the objects (the kustomizations, which have no JSON, keep
+// theirs).
+func TestRenderJSON(t *testing.T) {
+	want, _ := Render(sampleObjects(), nil, digest)
+	got, diags := RenderJSON(sampleObjects(), nil, digest)
+	if len(diags) != 0 {
+		t.Fatal(diags)
+	}
+	if !slices.Equal(paths(got), paths(want)) {
+		t.Fatalf("paths:\n%s\nwant:\n%s", strings.Join(paths(got), "\n"), strings.Join(paths(want), "\n"))
+	}
+	objects := 0
+	for i, f := range got {
+		w := want[i]
+		if !bytes.Equal(f.JSON, w.JSON) {
+			t.Errorf("%s: JSON\n%s\nwant\n%s", f.Path, f.JSON, w.JSON)
+		}
+		switch {
+		case w.JSON != nil:
+			objects++
+			if f.Data != nil {
+				t.Errorf("%s: has YAML", f.Path)
+			}
+		case !bytes.Equal(f.Data, w.Data):
+			t.Errorf("%s:\n%s\nwant\n%s", f.Path, f.Data, w.Data)
+		}
+	}
+	if objects == 0 {
+		t.Fatal("no object has JSON")
+	}
+}
+
 // kustomization.yaml lists the resources sorted and the patches under
 // patches: (with their targets), never among the resources.
 func TestRenderKustomization(t *testing.T) {

@@ -97,13 +97,18 @@ func TestObjectTreeAsJSON(t *testing.T) {
 // does, and reports whether objectTree wrote it.
 func compareTrees(t *testing.T, name string, obj any) bool {
 	t.Helper()
-	wantY, wantJ, wantErr := marshalJSON(obj)
-	gotY, gotJ, gotErr := marshal(obj)
+	wantY, wantJ, wantErr := marshalJSON(obj, true)
+	gotY, gotJ, gotErr := marshal(obj, true)
 	if (wantErr != nil) != (gotErr != nil) {
 		t.Fatalf("%s: error %v through encoding/json, %v directly", name, wantErr, gotErr)
 	}
 	if !bytes.Equal(wantY, gotY) || !bytes.Equal(wantJ, gotJ) {
 		t.Fatalf("%s: directly\n%s\n%s\nthrough encoding/json\n%s\n%s", name, gotY, gotJ, wantY, wantJ)
+	}
+	for _, m := range []func(any, bool) ([]byte, []byte, error){marshal, marshalJSON} {
+		if y, j, err := m(obj, false); y != nil || !bytes.Equal(j, wantJ) || (err != nil) != (wantErr != nil) {
+			t.Fatalf("%s: without the YAML: %q, %s, %v; want nil, %s, %v", name, y, j, err, wantJ, wantErr)
+		}
 	}
 	_, _, ok := objectTree(obj)
 	return ok

@@ -369,6 +369,11 @@ func (p *jparser) escaped(start int) (string, error) {
 // keys, without status or a null metadata.creationTimestamp: the API
 // server owns them, and output must be a pure function of the intent.
 func canonical(raw []byte) (yamlOut, jsonOut []byte, err error) {
+	return canonicalAs(raw, true)
+}
+
+// canonicalAs is canonical, writing the YAML only withYAML.
+func canonicalAs(raw []byte, withYAML bool) (yamlOut, jsonOut []byte, err error) {
 	root, err := parseJSON(raw)
 	if err != nil {
 		return nil, nil, err
@@ -376,12 +381,12 @@ func canonical(raw []byte) (yamlOut, jsonOut []byte, err error) {
 	if root.kind != jObject {
 		return nil, nil, fmt.Errorf("manifest: a JSON %s is not an object", [...]string{"null", "boolean", "number", "string", "array"}[root.kind])
 	}
-	return canonicalTree(root, len(raw))
+	return canonicalTree(root, len(raw), withYAML)
 }
 
 // canonicalTree is canonical for an object already read, whose JSON is
-// about size bytes.
-func canonicalTree(root jnode, size int) (yamlOut, jsonOut []byte, err error) {
+// about size bytes; without withYAML it writes only the JSON.
+func canonicalTree(root jnode, size int, withYAML bool) (yamlOut, jsonOut []byte, err error) {
 	root.members = slices.DeleteFunc(root.members, func(m jmember) bool { return m.key == "status" })
 	for i := range root.members {
 		if md := &root.members[i]; md.key == "metadata" && md.val.kind == jObject {
@@ -389,6 +394,9 @@ func canonicalTree(root jnode, size int) (yamlOut, jsonOut []byte, err error) {
 				return m.key == "creationTimestamp" && m.val.kind == jNull
 			})
 		}
+	}
+	if !withYAML {
+		return nil, appendJSON(make([]byte, 0, size), &root), nil
 	}
 	w := yamlWriter{buf: make([]byte, 0, size+size/4)}
 	if len(root.members) == 0 {
