@@ -47,11 +47,16 @@ func (e *Engine) CheckCompiled(ctx context.Context, res *compiler.Result) diag.L
 	}
 	t := &target{compiled: true, docs: docsByRef(res.Set), clusterRefs: openstackClusters(res.Model)}
 	var files []source
-	for _, f := range res.Files {
+	for i := range res.Files {
+		// An object's YAML is not read (nor, so, kept) when it has JSON:
+		// its value is built from the JSON, or, should that fail, read
+		// from the JSON as YAML. The caller may let the YAML go meanwhile
+		// (intentc compile, once it is written).
+		f := &res.Files[i]
 		if checkedOutput(f.Path) {
-			data := f.Data
+			data := f.JSON
 			if data == nil {
-				data = f.JSON // compiled JSON-only: read as the YAML it is
+				data = f.Data
 			}
 			files = append(files, source{path: f.Path, cluster: clusterOf(f.Path), data: data, json: f.JSON, generated: true})
 		}

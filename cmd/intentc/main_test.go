@@ -470,11 +470,14 @@ func TestCompileRefusesForeignFileInTheWay(t *testing.T) {
 
 // The cross-layer proof runs by default: the example's legacy-export deny
 // is one no layer can tell apart (IC5003, a warning). --prove=false skips
-// the proof and nothing else: the same files are written.
+// the proof and nothing else: the same files are written, byte for byte
+// (without the proof, the YAML is let go once it is written).
 func TestCompileProve(t *testing.T) {
+	var outs []string
 	compile := func(args ...string) (codes []string, files []string) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "out")
+		outs = append(outs, out)
 		code, stdout, stderr := intentc(t, append([]string{"compile", example, "-o", out, "--format", "json"}, args...)...)
 		if code != 0 || stderr != "" {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -505,6 +508,15 @@ func TestCompileProve(t *testing.T) {
 	}
 	if !slices.Equal(files, filesUnproven) {
 		t.Errorf("--prove=false writes %v, the proven compile %v", filesUnproven, files)
+	}
+	for _, f := range files {
+		proven, err := os.ReadFile(filepath.Join(outs[0], f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unproven, err := os.ReadFile(filepath.Join(outs[1], f)); err != nil || !bytes.Equal(unproven, proven) {
+			t.Errorf("%s: --prove=false writes %q (%v), the proven compile %q", f, unproven, err, proven)
+		}
 	}
 }
 
