@@ -395,25 +395,38 @@ func canonicalTree(root jnode, size int, withYAML bool) (yamlOut, jsonOut []byte
 			})
 		}
 	}
-	if !withYAML {
-		return nil, appendJSON(make([]byte, 0, size), &root), nil
-	}
-	w := yamlWriter{buf: make([]byte, 0, size+size/4)}
-	if len(root.members) == 0 {
-		w.buf = append(w.buf, "{}\n"...)
-	} else {
-		w.mapping(root.members, 0, false)
-	}
-	if w.fallback {
-		yamlOut, err = toYAMLReference(root.plain())
-		if err != nil {
-			return nil, nil, err
+	// Both are written into a buffer kept from object to object and
+	// copied out at their length: sized from the estimate instead, a
+	// large output's JSON held half as much again as its bytes (a buffer
+	// grows by doubling), all of it alive until the checks end.
+	sp := scratch.Get().(*[]byte)
+	defer func() {
+		if cap(*sp) <= 1<<20 { // a rare huge object's buffer is not kept
+			scratch.Put(sp)
 		}
-	} else {
-		yamlOut = w.buf
+	}()
+	if withYAML {
+		w := yamlWriter{buf: slices.Grow((*sp)[:0], size+size/4)}
+		if len(root.members) == 0 {
+			w.buf = append(w.buf, "{}\n"...)
+		} else {
+			w.mapping(root.members, 0, false)
+		}
+		*sp = w.buf
+		if w.fallback {
+			yamlOut, err = toYAMLReference(root.plain())
+			if err != nil {
+				return nil, nil, err
+			}
+		} else {
+			yamlOut = bytes.Clone(w.buf)
+		}
 	}
-	return yamlOut, appendJSON(make([]byte, 0, size), &root), nil
+	*sp = appendJSON((*sp)[:0], &root)
+	return yamlOut, bytes.Clone(*sp), nil
 }
+
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // plain converts n to the JSON-shaped data toYAMLReference takes.
 func (n *jnode) plain() any {
