@@ -53,7 +53,7 @@ operations contains [i, j, op, svc] if {
 	some i, rule in input.spec.rules
 	some j, to in rule.to
 	op := to.operation
-	count(l7(op)) > 0
+	has_l7(op)
 	some svc in tcp_services
 }
 
@@ -103,9 +103,15 @@ namespace_tcp_services_of(ns) := s if {
 	s := data.intentc.mesh.tcpPorts[ns]
 } else := []
 
-# l7 names the HTTP fields op has (lib.has_items, inline: it runs for every
-# operation of every policy).
+# l7 names the HTTP fields op has (lib.has_items, inline), for a finding's
+# message; has_l7 is whether it has any, and stops at the first (it runs for
+# every operation of every policy).
 l7(op) := [f | some f in l7_fields; count(op[f]) > 0]
+
+has_l7(op) if {
+	some f in l7_fields
+	count(op[f]) > 0
+}
 
 svc_ports(svc) := {n | some p in svc.ports; n := lib.port_number(p)}
 
