@@ -5,8 +5,9 @@
 // directory atomically.
 //
 // Input: []ir.Object from compiler/istio and compiler/kube, plus the intent
-// digest. Output: []File (slash-separated paths relative to the output root)
-// and, through Write, a directory on disk.
+// digest. Output: []File (slash-separated paths relative to the output root;
+// each object's YAML and the same object as JSON, or with RenderJSON the JSON
+// alone) and, through Write, a directory on disk.
 //
 // Diagnostic codes: IC3001–IC3099 (emission and output).
 package manifest
