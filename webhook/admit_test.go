@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/intentc/intentc/compiler"
 	"github.com/intentc/intentc/compiler/diag"
@@ -499,5 +502,49 @@ func TestPolicyFindings(t *testing.T) {
 	NewJudge(nil, fc).Admit(context.Background(), in, request(t, "DELETE", nil, o, ""))
 	if fc.calls != calls {
 		t.Error("the policies ran on a DELETE")
+	}
+}
+
+// The webhook builds the objects it compares requests with from the
+// compiler's JSON: they are the objects the written YAML holds, every one
+// of them, for every cluster of the example.
+func TestDesiredAsWritten(t *testing.T) {
+	dir := exampleDir(t)
+	res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, c := range res.Model.Clusters {
+		in, diags := LoadIntent(dir, c.Name, nil)
+		if in == nil {
+			t.Fatalf("%s: %v", c.Name, diags)
+		}
+		n := 0
+		for _, f := range res.Files {
+			rest, ok := strings.CutPrefix(f.Path, "clusters/"+c.Name+"/")
+			if !ok || path.Base(rest) == "kustomization.yaml" || strings.HasPrefix(path.Base(rest), "patch-") {
+				continue
+			}
+			j, err := sigsyaml.YAMLToJSON(f.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := decodeJSON(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := in.objects[keyOf(want)]
+			if d == nil {
+				t.Errorf("%s: %s is not among the webhook's objects", c.Name, f.Path)
+				continue
+			}
+			if diff := cmp.Diff(want, d.Object); diff != "" {
+				t.Errorf("%s (-written +webhook):\n%s", f.Path, diff)
+			}
+			n++
+		}
+		if n == 0 || n != len(in.objects) {
+			t.Errorf("%s: %d objects written, the webhook holds %d", c.Name, n, len(in.objects))
+		}
 	}
 }

@@ -16,8 +16,6 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/intentc/intentc/compiler"
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/intent"
@@ -275,7 +273,9 @@ func compileStaged(dir string, files []srcFile, extra []srcFile) (*compiler.Resu
 	for _, e := range extra {
 		paths = append(paths, filepath.Join(tmp, filepath.FromSlash(e.Rel)))
 	}
-	res, ds := compiler.Compile(compiler.Options{Paths: paths})
+	// The webhook reads the objects and writes none: their JSON is what it
+	// compares requests with.
+	res, ds := compiler.Compile(compiler.Options{Paths: paths, JSONOnly: true})
 	diags.Append(ds)
 	return res, relocate(diags.Sorted(), tmp, dir, extra), nil
 }
@@ -427,11 +427,7 @@ func index(dir, cluster string, res *compiler.Result) (*Intent, error) {
 		if !ok || rest == manifest.KustomizationFileName || strings.HasPrefix(path.Base(rest), "patch-") {
 			continue
 		}
-		j, err := yaml.YAMLToJSON(f.Data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Path, err)
-		}
-		obj, err := decodeJSON(j)
+		obj, err := decodeJSON(f.JSON)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
