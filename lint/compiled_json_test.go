@@ -139,7 +139,7 @@ func TestDuplicateObjectsEachReported(t *testing.T) {
 // A compile rendered as JSON alone (what intentc lint asks for) is checked
 // as the full compile is: the same findings, for every golden case that
 // compiles and the example, with the built-in rules and with a user rule
-// that reports every AuthorizationPolicy and every cluster's objects.
+// that reports every AuthorizationPolicy.
 func TestCheckJSONOnly(t *testing.T) {
 	dir := writePolicies(t, map[string]string{"p.rego": `package main
 

@@ -93,15 +93,6 @@ func (r l3Req) appendKey(b []byte) []byte {
 	return b
 }
 
-// withHTTPKey appends to a request's key the part its HTTP attributes
-// make, in one allocation.
-func withHTTPKey(prefix, method, path, host string, headers map[string]string) string {
-	if len(headers) > 0 {
-		return prefix + "|http|" + method + "|" + path + "|" + host + "|" + labelString(headers)
-	}
-	return prefix + "|http|" + method + "|" + path + "|" + host
-}
-
 func apOrder(a, b *authzPolicy) int {
 	if c := strings.Compare(a.ns, b.ns); c != 0 {
 		return c

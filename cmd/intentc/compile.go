@@ -167,7 +167,7 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 					// Written, and read by nothing else: the checks
 					// read the objects' JSON (lint.CheckCompiled). On a
 					// large output the YAML is a third of what the
-					// checks would hold.
+					// compile leaves alive.
 					for i := range res.Files {
 						if res.Files[i].JSON != nil {
 							res.Files[i].Data = nil
@@ -178,9 +178,8 @@ func runCompile(c *cobra.Command, args []string, f compileFlags) error {
 		}
 		diags = append(diags, engine.CheckCompiled(c.Context(), res)...)
 		if f.prove && after && !diags.HasErrors() {
-			// The checks were the last to read the files' JSON: without
-			// it the proof's heap, the largest of the run, starts a
-			// sixth smaller.
+			// The checks were the last to read the files' JSON: the
+			// proof starts without it (150 MB at 10,000 services).
 			for i := range res.Files {
 				res.Files[i].JSON = nil
 			}

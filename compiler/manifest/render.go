@@ -48,9 +48,9 @@ func Render(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.L
 }
 
 // RenderJSON is Render for a caller that reads the objects and writes
-// none (intentc lint): an object's file has its JSON and no Data. Writing
-// the YAML is a tenth of rendering, and holding it a third of what a
-// large compile holds while it is checked.
+// none (intentc lint, the webhook): an object's file has its JSON and no
+// Data. Writing the YAML is a tenth of rendering, and holding it a third of
+// what a large compile leaves alive.
 func RenderJSON(objs []ir.Object, arts []ir.Artifact, digest string) ([]File, diag.List) {
 	return render(objs, arts, digest, false)
 }
