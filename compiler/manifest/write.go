@@ -120,7 +120,7 @@ func Stage(dir string, files []File) (*Staged, error) {
 // it while they are empty.
 func (s *Staged) Discard() {
 	if s.tmp != "" {
-		os.RemoveAll(s.tmp)
+		removeTree(s.tmp)
 	}
 	for _, d := range s.made {
 		if os.Remove(d) != nil {
@@ -135,17 +135,13 @@ func (s *Staged) Discard() {
 // either way.
 func (s *Staged) Commit() error {
 	dir, tmp, files := s.dir, s.tmp, s.files
-	s.made = nil            // dir goes in them: Discard must leave them be
-	defer os.RemoveAll(tmp) // a no-op after the final rename
+	s.made = nil          // dir goes in them: Discard must leave them be
+	defer removeTree(tmp) // a no-op after the final rename
 	owned, err := readMarker(dir)
 	if err != nil {
 		return err
 	}
-	foreign, err := foreignFiles(dir, owned)
-	if err != nil {
-		return err
-	}
-	keep, err := keptDirs(dir, foreign)
+	foreign, keep, err := scanOutput(dir, owned)
 	if err != nil {
 		return err
 	}
@@ -225,7 +221,41 @@ func (s *Staged) Commit() error {
 		undo()
 		return err
 	}
-	return os.RemoveAll(old)
+	return removeTree(old)
+}
+
+// removeTree is os.RemoveAll for a generated tree, which has a file per
+// object: it unlinks each directory's files on several goroutines, since
+// unlinking is a system call (removing the old tree of 190,000 files took
+// 1.3 s serially on tmpfs, a tenth of that compile), then removes the
+// directories, deepest first. What it could not remove, and why, is left
+// to os.RemoveAll.
+func removeTree(root string) error {
+	var dirs []string
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return err
+	})
+	if err == nil {
+		parallelN(len(dirs), 2*runtime.GOMAXPROCS(0), func(i int) {
+			ents, err := os.ReadDir(dirs[i])
+			if err != nil {
+				return
+			}
+			for _, e := range ents {
+				if !e.IsDir() {
+					_ = os.Remove(filepath.Join(dirs[i], e.Name()))
+				}
+			}
+		})
+		// WalkDir lists a directory before what it holds.
+		for _, d := range slices.Backward(dirs) {
+			_ = os.Remove(d)
+		}
+	}
+	return os.RemoveAll(root)
 }
 
 // writeTree writes files under root (which exists). Each directory is
@@ -277,33 +307,52 @@ func checkPaths(files []File) error {
 	return nil
 }
 
-// keptDirs returns the directories under dir (slash-separated, with their
-// permissions) that must survive a write: those holding a foreign file, and
-// those already empty (intentc never leaves an empty directory, so an empty
-// one is someone else's). Directories that only held generated files go.
-func keptDirs(dir string, foreign []string) (map[string]fs.FileMode, error) {
+// scanOutput reads dir once and returns the regular files under it that
+// intentc did not write (foreign), and the directories (slash-separated,
+// with their permissions) that must survive a write (keep): those holding
+// a foreign file, and those already empty (intentc never leaves an empty
+// directory, so an empty one is someone else's). Directories that only
+// held generated files go.
+func scanOutput(dir string, owned map[string]bool) (foreign []string, keep map[string]fs.FileMode, err error) {
 	modes := map[string]fs.FileMode{}
 	var empty []string
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+	// WalkDir visits a directory just before its first entry: one that is
+	// not followed by an entry of its own is empty.
+	open := "" // the last directory visited, while no entry of it has been
+	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == dir {
 			return fs.SkipAll
 		}
-		if err != nil || !e.IsDir() || p == dir {
+		if err != nil {
 			return err
+		}
+		if p == dir {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if open != "" && !strings.HasPrefix(rel, open+"/") {
+			empty = append(empty, open)
+		}
+		open = ""
+		if !e.IsDir() {
+			if rel != MarkerFile && !owned[rel] {
+				foreign = append(foreign, rel)
+			}
+			return nil
 		}
 		info, err := e.Info()
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
 		modes[rel] = info.Mode().Perm()
-		if ents, err := os.ReadDir(p); err == nil && len(ents) == 0 {
-			empty = append(empty, rel)
-		}
+		open = rel
 		return nil
 	})
-	keep := map[string]fs.FileMode{}
+	if open != "" {
+		empty = append(empty, open)
+	}
+	keep = map[string]fs.FileMode{}
 	add := func(d string) {
 		for ; d != "." && d != ""; d = path.Dir(d) {
 			if m, ok := modes[d]; ok {
@@ -317,30 +366,7 @@ func keptDirs(dir string, foreign []string) (map[string]fs.FileMode, error) {
 	for _, d := range empty {
 		add(d)
 	}
-	return keep, err
-}
-
-// foreignFiles lists the regular files under dir that intentc did not write.
-func foreignFiles(dir string, owned map[string]bool) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			return fs.SkipAll
-		}
-		if err != nil {
-			return err
-		}
-		if e.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if rel != MarkerFile && !owned[rel] {
-			out = append(out, rel)
-		}
-		return nil
-	})
-	return out, err
+	return foreign, keep, err
 }
 
 // Change is one difference between the output directory and what the intent

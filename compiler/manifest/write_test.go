@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -388,7 +389,8 @@ func TestWriteKeepsForeignDirectories(t *testing.T) {
 	if err := Write(out, filesOf(generation1)); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{"private", "clusters/east/empty", ".git/refs/tags"} {
+	// zz/last is the walk's last directory: nothing after it says it is empty.
+	for _, d := range []string{"private", "clusters/east/empty", ".git/refs/tags", "zz/last"} {
 		if err := os.MkdirAll(filepath.Join(out, filepath.FromSlash(d)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -404,7 +406,7 @@ func TestWriteKeepsForeignDirectories(t *testing.T) {
 	if err := Write(out, filesOf(map[string]string{"clusters/east/kustomization.yaml": "x\n"})); err != nil {
 		t.Fatal(err)
 	}
-	for d, mode := range map[string]fs.FileMode{"private": 0o700, "clusters/east/empty": 0o750, ".git/refs/tags": 0o755, ".": 0o750} {
+	for d, mode := range map[string]fs.FileMode{"private": 0o700, "clusters/east/empty": 0o750, ".git/refs/tags": 0o755, "zz/last": 0o755, ".": 0o750} {
 		info, err := os.Stat(filepath.Join(out, filepath.FromSlash(d)))
 		if err != nil {
 			t.Errorf("%s: %v", d, err)
@@ -496,6 +498,51 @@ func TestStageCommitReadsTheDirectoryAtCommit(t *testing.T) {
 	}
 	if after := snapshot(t, out); !maps.Equal(before, after) {
 		t.Error("a refused commit changed the output")
+	}
+	noTempLeft(t, parent)
+}
+
+// A large output's old tree is removed on several goroutines (removeTree),
+// and a failed commit's staged tree too: neither may leave a file behind.
+func TestWriteReplacesLargeTree(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "out")
+	gen := func(n int, tag string) map[string]string {
+		m := map[string]string{}
+		for i := range n {
+			for j := range 3 {
+				m[fmt.Sprintf("clusters/c/ns-%03d/%s-%d.yaml", i, tag, j)] = tag + "\n"
+			}
+		}
+		return m
+	}
+	if err := Write(out, filesOf(gen(200, "a"))); err != nil {
+		t.Fatal(err)
+	}
+	second := gen(150, "b")
+	if err := Write(out, filesOf(second)); err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	for p, e := range snapshot(t, out) {
+		if strings.HasSuffix(p, "/") || p == MarkerFile {
+			continue
+		}
+		files++
+		if second[p] != e.data {
+			t.Errorf("%s: %q is left of the old tree", p, e.data)
+		}
+	}
+	if files != len(second) {
+		t.Errorf("%d files, want %d", files, len(second))
+	}
+	noTempLeft(t, parent)
+	// In the way of a generated file: the commit fails, the staged tree goes.
+	if err := os.WriteFile(filepath.Join(out, "clusters", "c", "ns-199"), []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(out, filesOf(gen(200, "c"))); err == nil {
+		t.Fatal("Write over a foreign file succeeded")
 	}
 	noTempLeft(t, parent)
 }
