@@ -316,6 +316,7 @@ func (e *emitter) inexpressible(q *ir.Peer, allow, dn *ir.Policy, why string) {
 		return
 	}
 	e.warned[key] = true
+	e.keys = append(e.keys, key)
 	e.diags.Add(diag.CodeDenyNotExpressibleL2, q.Pos,
 		"%s denies a caller that %s allows, in pods layer 2 can see, but no NetworkPolicy can express the difference: %s",
 		dn.Src.Ref(), allow.Src.Ref(), why).
