@@ -1,12 +1,14 @@
 package kube
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/intentc/intentc/compiler/diag"
@@ -1107,5 +1109,34 @@ func TestFlatNetworkWithoutPodCIDRs(t *testing.T) {
 	wantAbsent(t, objs, "a", "web", "prod-p-egress")
 	if find(objs, "b", "prod", "p") == nil {
 		t.Errorf("a's pod ranges are declared: b admits them; have %v", names(objs))
+	}
+}
+
+func TestSelectorKeyIsItsJSON(t *testing.T) {
+	sels := []*metav1.LabelSelector{
+		{},
+		{MatchLabels: map[string]string{"app": "a"}},
+		{MatchLabels: map[string]string{"b": "2", "a": "1", "app.kubernetes.io/name": "x-y_z.0", "empty": ""}},
+		{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: metav1.LabelSelectorOpExists}}},
+		{MatchLabels: map[string]string{"app": "a"}, MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "k", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"v1", "v2"}},
+			{Key: "j", Operator: metav1.LabelSelectorOpIn, Values: []string{}},
+		}},
+		// Written by encoding/json: escaped, or not ASCII.
+		{MatchLabels: map[string]string{"a": `q"b\s`}},
+		{MatchLabels: map[string]string{"a<b>": "&"}},
+		{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: "NotIn", Values: []string{"ü", "\x01", "\xff"}}}},
+	}
+	for _, s := range sels {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := selectorKey(s); got != string(want) {
+			t.Errorf("selectorKey(%+v) = %s, want %s", s, got, want)
+		}
+	}
+	if selectorKey(nil) != "" {
+		t.Error("selectorKey(nil) is not empty")
 	}
 }
