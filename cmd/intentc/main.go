@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +24,20 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
+	setMemoryLimit(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// setMemoryLimit gives the Go runtime a soft memory limit of 90% of the
+// cgroup's (a CI job's container, a pod), which it does not read on its
+// own: without one the heap of a large compile grows to twice what is
+// live before it is collected, past a limit the compile would fit in, and
+// the kernel kills the process (docs/performance.md, "Memory limits").
+// GOMEMLIMIT, when set, wins; AUTOMEMLIMIT sets another ratio, or "off".
+func setMemoryLimit(stderr io.Writer) {
+	if _, err := memlimit.Set(); err != nil && os.Getenv("AUTOMEMLIMIT") != "" {
+		fmt.Fprintf(stderr, "intentc: AUTOMEMLIMIT: %v\n", err)
+	}
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
