@@ -69,8 +69,13 @@ func render(objs []ir.Object, arts []ir.Artifact, digest string, withYAML bool) 
 		full string
 	}
 	jobs := make([]job, 0, len(objs))
-	bodies := make(map[any]bool, len(objs))
-	shared := false
+	// A body emitted more than once (a backend's object that is the same
+	// in every cluster) is one group: its uses are labelled and
+	// serialised in turn, on one worker, and a use labelled as the one
+	// before it takes its bytes instead.
+	var first []int                      // each body's first use
+	next := make([]int, 0, len(objs))    // the same body's next use after each, or -1
+	last := make(map[any]int, len(objs)) // each body's last use so far
 	for _, o := range objs {
 		acc, err := meta.Accessor(o.Body)
 		if err != nil {
@@ -98,26 +103,38 @@ func render(objs []ir.Object, arts []ir.Artifact, digest string, withYAML bool) 
 		} else {
 			resources[o.Cluster] = append(resources[o.Cluster], rel)
 		}
-		if reflect.TypeOf(o.Body).Kind() != reflect.Pointer || bodies[o.Body] {
-			shared = true // labelled for each use in turn, below
+		next = append(next, -1)
+		if reflect.TypeOf(o.Body).Kind() != reflect.Pointer {
+			first = append(first, len(jobs)) // a value is a use of its own
 		} else {
-			bodies[o.Body] = true
+			if prev, ok := last[o.Body]; ok {
+				next[prev] = len(jobs)
+			} else {
+				first = append(first, len(jobs))
+			}
+			last[o.Body] = len(jobs)
 		}
 		jobs = append(jobs, job{o, acc, full})
 	}
+	last = nil
 	files := make([]File, len(jobs), len(jobs)+len(arts)+len(resources))
-	render := func(i int) {
+	// render labels and serialises one use of a body whose labels and
+	// annotations as the backend emitted it are labels and ann: every use
+	// starts from those, as a fresh copy of the body would.
+	render := func(i int, labels, ann map[string]string) {
 		j := &jobs[i]
+		j.acc.SetLabels(labels)
+		j.acc.SetAnnotations(ann)
 		if !j.o.Patch {
 			// Cloned: a backend may share the map with a selector, which
 			// must not gain intentc's label.
-			labels := maps.Clone(j.acc.GetLabels())
+			labels := maps.Clone(labels)
 			if labels == nil {
 				labels = map[string]string{}
 			}
 			labels[LabelManagedBy] = ManagedByValue
 			j.acc.SetLabels(labels)
-			ann := maps.Clone(j.acc.GetAnnotations())
+			ann := maps.Clone(ann)
 			if ann == nil {
 				ann = map[string]string{}
 			}
@@ -135,15 +152,17 @@ func render(objs []ir.Object, arts []ir.Artifact, digest string, withYAML bool) 
 		// the end, when they would be alive beside every file's bytes.
 		j.o.Body, j.acc = nil, nil
 	}
-	if shared {
-		// One body emitted twice is labelled and serialised once per
-		// use, in order, as each use's sources say.
-		for i := range jobs {
-			render(i)
+	parallel(len(first), func(g int) {
+		labels, ann := jobs[first[g]].acc.GetLabels(), jobs[first[g]].acc.GetAnnotations()
+		for prev, i := -1, first[g]; i >= 0; prev, i = i, next[i] {
+			if prev >= 0 && jobs[i].o.Patch == jobs[prev].o.Patch && refs(jobs[i].o.Sources) == refs(jobs[prev].o.Sources) {
+				files[i] = File{Path: jobs[i].full, Data: files[prev].Data, JSON: files[prev].JSON}
+				jobs[i].o.Body, jobs[i].acc = nil, nil
+				continue
+			}
+			render(i, labels, ann)
 		}
-	} else {
-		parallel(len(jobs), render)
-	}
+	})
 	for _, a := range arts {
 		switch prev, dup := byPath[a.Path]; {
 		case !filepath.IsLocal(filepath.FromSlash(a.Path)) || path.Clean(a.Path) != a.Path || a.Path == MarkerFile:

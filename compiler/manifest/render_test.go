@@ -381,3 +381,60 @@ func TestRenderArtifacts(t *testing.T) {
 		})
 	}
 }
+
+// A body emitted in several clusters renders as fresh copies of it would:
+// uses labelled alike share their bytes, and a use with other sources (or
+// as a patch) gets its own annotation, whatever the order of the uses.
+func TestRenderSharedBody(t *testing.T) {
+	inv := src("MeshService", "prod", "inventory", 10)
+	fe := src("MeshService", "web", "frontend", 20)
+	// Enough uses that the groups are rendered on several workers.
+	objs := func(shared bool) []ir.Object {
+		var out []ir.Object
+		body := func(ns, name string) *corev1.Service { return serviceObj(ns, name) }
+		for i := range 100 {
+			name := "svc-" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+			s := body("prod", name)
+			use := func() *corev1.Service {
+				if shared {
+					return s
+				}
+				return body("prod", name)
+			}
+			out = append(out,
+				ir.Object{Cluster: "a", Body: use(), Sources: []ir.Source{inv}},
+				ir.Object{Cluster: "b", Body: use(), Sources: []ir.Source{inv}},
+				ir.Object{Cluster: "c", Body: use(), Sources: []ir.Source{inv, fe}},
+				ir.Object{Cluster: "d", Body: use(), Sources: []ir.Source{inv}},
+				ir.Object{Cluster: "e", Body: use(), Sources: []ir.Source{inv}, Patch: true},
+			)
+		}
+		return out
+	}
+	want, diags := Render(objs(false), nil, digest)
+	if len(diags) != 0 {
+		t.Fatal(diags)
+	}
+	got, diags := Render(objs(true), nil, digest)
+	if len(diags) != 0 {
+		t.Fatal(diags)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d files, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Path != want[i].Path || !bytes.Equal(got[i].Data, want[i].Data) || !bytes.Equal(got[i].JSON, want[i].JSON) {
+			t.Errorf("%s:\n%s\nwant %s:\n%s", got[i].Path, got[i].Data, want[i].Path, want[i].Data)
+		}
+	}
+	// The comparison above means something only if the uses differ.
+	for p, source := range map[string]string{
+		"clusters/a/prod/service-svc-aa.yaml": "MeshService/prod/inventory\n",
+		"clusters/c/prod/service-svc-aa.yaml": "MeshService/prod/inventory,MeshService/web/frontend\n",
+	} {
+		i := slices.IndexFunc(got, func(f File) bool { return f.Path == p })
+		if i < 0 || !strings.Contains(string(got[i].Data), "intentc.dev/source: "+source) {
+			t.Errorf("%s is not annotated with its source %q", p, source)
+		}
+	}
+}
