@@ -44,13 +44,31 @@ func Emit(m *ir.Model) []ir.Object {
 		return emitFederated(m) // federated.go
 	}
 	var out []ir.Object
+	// A service's VirtualService is the same in every cluster that calls
+	// it, and its DestinationRule in every cluster of a network: one body
+	// each, which manifest renders once.
+	vs := make([]*clientnet.VirtualService, len(m.Services))
+	type drKey struct {
+		service int
+		network string
+	}
+	drs := map[drKey]*clientnet.DestinationRule{}
 	for _, c := range m.Clusters {
-		for _, s := range m.Services {
+		for i, s := range m.Services {
 			if s.NeedsDestinationRule(c) {
-				out = append(out, ir.Object{Cluster: c.Name, Body: destinationRule(s, c), Sources: []ir.Source{s.Src}})
+				k := drKey{service: i, network: c.Network}
+				dr := drs[k]
+				if dr == nil {
+					dr = destinationRule(s, c)
+					drs[k] = dr
+				}
+				out = append(out, ir.Object{Cluster: c.Name, Body: dr, Sources: []ir.Source{s.Src}})
 			}
 			if s.NeedsVirtualService(c) {
-				out = append(out, ir.Object{Cluster: c.Name, Body: virtualService(s), Sources: []ir.Source{s.Src}})
+				if vs[i] == nil {
+					vs[i] = virtualService(s)
+				}
+				out = append(out, ir.Object{Cluster: c.Name, Body: vs[i], Sources: []ir.Source{s.Src}})
 			}
 		}
 		out = append(out, eastWest(m, c)...)
@@ -69,6 +87,8 @@ func dur(d time.Duration) *durationpb.Duration {
 	return durationpb.New(d)
 }
 
+// destinationRule reads c's network and nothing else of c: Emit shares
+// one body between the clusters of a network.
 func destinationRule(s *ir.Service, c *ir.Cluster) *clientnet.DestinationRule {
 	dr := &clientnet.DestinationRule{ObjectMeta: objectMeta(s.Name, s.Namespace)}
 	dr.SetGroupVersionKind(gvDR)

@@ -42,10 +42,11 @@ var (
 func EmitSecurity(m *ir.Model) ([]ir.Object, diag.List) {
 	var out []ir.Object
 	var diags diag.List
+	aps := apBodies{}
 	for _, c := range m.Clusters {
 		out = append(out, namespaceDefaults(m, c)...)
 		out = append(out, permissiveExceptions(m, c)...)
-		out = append(out, accessPolicies(m, c)...)
+		out = append(out, accessPolicies(m, c, aps)...)
 	}
 	gw, ds := ingressGateway(m)
 	out = append(out, gw...)
@@ -254,38 +255,77 @@ func fromEntries(m *ir.Model, p *ir.Policy, c *ir.Cluster) []*apisec.Rule_From {
 	return out
 }
 
+// apBodies are the AuthorizationPolicies accessPolicies made, by policy
+// and the direct address ranges that apply in the cluster (fromEntries
+// reads nothing else of it): a policy's is the same in every cluster where
+// the same ranges apply, one body that manifest renders once. A nil body
+// is a policy that has none there.
+type apBodies map[apKey]*clientsec.AuthorizationPolicy
+
+type apKey struct {
+	policy int
+	direct string // '1' for each direct range of the policy that applies, '0' for each that does not
+}
+
 // accessPolicies returns one ALLOW or DENY per AccessPolicy whose destination
 // service is placed in c. A policy none of whose sources reaches c is left
 // out there: a rule with an empty from matches anyone.
-func accessPolicies(m *ir.Model, c *ir.Cluster) []ir.Object {
+func accessPolicies(m *ir.Model, c *ir.Cluster, bodies apBodies) []ir.Object {
 	var out []ir.Object
-	for _, p := range m.Policies {
+	for i, p := range m.Policies {
 		s := p.Service
 		if s == nil || !s.PlacedIn(c) || m.Mesh.NeverManaged(s.Namespace) {
 			continue // an ExternalService has no sidecar of ours to enforce at
 		}
-		from := fromEntries(m, p, c)
-		if len(from) == 0 {
-			if p.Action == ir.ActionAllow && !m.Mesh.DefaultDeny {
-				// No source reaches c, but the policy names the service:
-				// without the namespace's allow-nothing, an ALLOW with no
-				// rules is what keeps everyone else out here.
-				ap := authorizationPolicy(policyName(p, s.Namespace), s.Namespace)
-				ap.Spec.Selector = selector(s.Selector)
-				ap.Spec.Action = apisec.AuthorizationPolicy_ALLOW
+		key := apKey{policy: i}
+		for _, peer := range p.From {
+			if peer.Kind == ir.PeerCIDR && peer.Via == ir.ViaDirect {
+				if directApplies(peer, c) {
+					key.direct += "1"
+				} else {
+					key.direct += "0"
+				}
+			}
+		}
+		if ap, ok := bodies[key]; ok {
+			if ap != nil {
 				out = append(out, ir.Object{Cluster: c.Name, Body: ap, Sources: []ir.Source{p.Src, s.Src}})
 			}
 			continue
 		}
-		op := &apisec.Operation{Ports: targetPorts(p.Ports), Methods: slices.Clone(p.Methods), Paths: slices.Clone(p.Paths)}
-		ap := authorizationPolicy(policyName(p, s.Namespace), s.Namespace)
-		ap.Spec.Selector = selector(s.Selector)
-		ap.Spec.Action = apisec.AuthorizationPolicy_ALLOW
-		if p.Action == ir.ActionDeny {
-			ap.Spec.Action = apisec.AuthorizationPolicy_DENY
+		ap := accessPolicy(m, p, c)
+		bodies[key] = ap
+		if ap != nil {
+			out = append(out, ir.Object{Cluster: c.Name, Body: ap, Sources: []ir.Source{p.Src, s.Src}})
 		}
-		ap.Spec.Rules = []*apisec.Rule{{From: from, To: []*apisec.Rule_To{{Operation: op}}}}
-		out = append(out, ir.Object{Cluster: c.Name, Body: ap, Sources: []ir.Source{p.Src, s.Src}})
 	}
 	return out
+}
+
+// accessPolicy is p's AuthorizationPolicy in c, or nil. It reads nothing
+// of c but which direct ranges apply there (apBodies).
+func accessPolicy(m *ir.Model, p *ir.Policy, c *ir.Cluster) *clientsec.AuthorizationPolicy {
+	s := p.Service
+	from := fromEntries(m, p, c)
+	if len(from) == 0 {
+		if p.Action == ir.ActionAllow && !m.Mesh.DefaultDeny {
+			// No source reaches c, but the policy names the service:
+			// without the namespace's allow-nothing, an ALLOW with no
+			// rules is what keeps everyone else out here.
+			ap := authorizationPolicy(policyName(p, s.Namespace), s.Namespace)
+			ap.Spec.Selector = selector(s.Selector)
+			ap.Spec.Action = apisec.AuthorizationPolicy_ALLOW
+			return ap
+		}
+		return nil
+	}
+	op := &apisec.Operation{Ports: targetPorts(p.Ports), Methods: slices.Clone(p.Methods), Paths: slices.Clone(p.Paths)}
+	ap := authorizationPolicy(policyName(p, s.Namespace), s.Namespace)
+	ap.Spec.Selector = selector(s.Selector)
+	ap.Spec.Action = apisec.AuthorizationPolicy_ALLOW
+	if p.Action == ir.ActionDeny {
+		ap.Spec.Action = apisec.AuthorizationPolicy_DENY
+	}
+	ap.Spec.Rules = []*apisec.Rule{{From: from, To: []*apisec.Rule_To{{Operation: op}}}}
+	return ap
 }
