@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -12,6 +13,12 @@ import (
 func TestSetMemoryLimit(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	// The cases set GOMEMLIMIT themselves: one set by the environment
+	// the tests run in would win over every AUTOMEMLIMIT below.
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		os.Unsetenv("GOMEMLIMIT")
+		t.Cleanup(func() { os.Setenv("GOMEMLIMIT", v) })
+	}
 	for _, c := range []struct {
 		env  map[string]string
 		want string // on stderr
