@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/ir"
@@ -73,13 +74,19 @@ func prove(model *ir.Model, files []manifest.File, everyRequest bool) (diag.List
 	// merge in service order, so the result does not depend on timing.
 	sinks := make([]*sink, len(model.Services)+len(model.Externals))
 	var wg sync.WaitGroup
-	next := make(chan int)
+	// Workers take the next service from a counter rather than a channel,
+	// so that none waits for a feeding goroutine to be scheduled.
+	var next atomic.Int64
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w := newWorker()
-			for i := range next {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(sinks) {
+					return
+				}
 				k := newSink()
 				if i < len(model.Services) {
 					p.service(model.Services[i], k, w)
@@ -90,10 +97,6 @@ func prove(model *ir.Model, files []manifest.File, everyRequest bool) (diag.List
 			}
 		}()
 	}
-	for i := range sinks {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	for _, k := range sinks {
 		p.g.merge(k)
