@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"maps"
 	"net/netip"
@@ -14,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unsafe"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 
@@ -367,44 +368,50 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 	// A compile writes many files byte for byte the same in several
 	// clusters (a quarter of them over 3 clusters, nearly half over 20):
 	// such files are parsed once, and their nodes, which nothing writes
-	// to, read for each of them.
-	same := map[string][]int{}
-	var order []string
+	// to, read for each of them. Each file's hash is taken on every core;
+	// grouping by it, in file order, is then cheap enough to stay serial
+	// (grouping by the text in one map took 0.46 s of a 4.3 s read at
+	// 190,000 files).
+	workers := max(1, runtime.GOMAXPROCS(0))
+	hashes := make([]uint64, len(files))
+	eachIndex(len(files), workers, func(i int) {
+		if !skip(files[i]) {
+			hashes[i] = maphash.Bytes(hashSeed, files[i].Data)
+		}
+	})
+	groupsOf := map[uint64][]int{} // hash → the groups (indexes in same) with it
+	var same [][]int               // the files of each text, in the order first seen
 	for i, f := range files {
 		if skip(f) {
 			continue
 		}
-		text := unsafe.String(unsafe.SliceData(f.Data), len(f.Data)) // a key only while New runs
-		if _, ok := same[text]; !ok {
-			order = append(order, text)
+		g := -1
+		for _, k := range groupsOf[hashes[i]] {
+			if bytes.Equal(files[same[k][0]].Data, f.Data) {
+				g = k
+				break
+			}
 		}
-		same[text] = append(same[text], i)
+		if g < 0 {
+			g = len(same)
+			same = append(same, nil)
+			groupsOf[hashes[i]] = append(groupsOf[hashes[i]], g)
+		}
+		same[g] = append(same[g], i)
 	}
-	var wg sync.WaitGroup
-	next := make(chan []int)
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for group := range next {
-				docs, err := parseDocs(files[group[0]].Data)
-				for _, i := range group {
-					errs[i] = err
-					cluster := clusterOfPath(files[i].Path)
-					for _, d := range docs {
-						if f := a.prepareDoc(files[i].Path, cluster, d); f != nil {
-							parsed[i] = append(parsed[i], f)
-						}
-					}
+	eachIndex(len(same), workers, func(g int) {
+		group := same[g]
+		docs, err := parseDocs(files[group[0]].Data)
+		for _, i := range group {
+			errs[i] = err
+			cluster := clusterOfPath(files[i].Path)
+			for _, d := range docs {
+				if f := a.prepareDoc(files[i].Path, cluster, d); f != nil {
+					parsed[i] = append(parsed[i], f)
 				}
 			}
-		}()
-	}
-	for _, text := range order {
-		next <- same[text]
-	}
-	close(next)
-	wg.Wait()
+		}
+	})
 	unknownClusters := map[string]bool{}
 	for i, f := range files {
 		if skip(f) {
@@ -435,6 +442,25 @@ func New(model *ir.Model, files []manifest.File, opts Options) (*Analyzer, diag.
 		}
 	}
 	return a, diags.Sorted()
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// eachIndex runs f(0..n-1) on workers goroutines, which take the next
+// index from a counter: handing indexes over a channel made each wait for
+// the feeding goroutine to be scheduled, and the read ran at about one
+// core of two.
+func eachIndex(n, workers int, f func(int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // clusterOfPath returns <name> for a path with a clusters/<name>/ segment.
