@@ -1328,76 +1328,97 @@ func (p *prover) external(e *ir.External, k *sink) {
 // baselineEgress proves the egress side for destinations no service is:
 // DNS and istiod must be reachable from every managed namespace, and with
 // defaultDeny nothing else (an address and a pod no object names).
+//
+// Each namespace is proven on every core into a sink of its own, merged
+// in order, as the services are.
 func (p *prover) baselineEgress() {
 	m := p.m
+	type clusterNamespace struct {
+		c  *ir.Cluster
+		ns string
+	}
+	var todo []clusterNamespace
 	for _, c := range m.Clusters {
-		v := p.a.clusters[c.Name]
 		for _, ns := range m.ManagedNamespaces(c) {
-			dnsNS, dnsLabels, dnsPort := "kube-system", map[string]string{"k8s-app": "kube-dns"}, int32(53)
-			if c.Platform == "openshift" {
-				dnsNS, dnsLabels, dnsPort = "openshift-dns", map[string]string{"dns.operator.openshift.io/daemonset-dns": "default"}, 5353
+			todo = append(todo, clusterNamespace{c, ns})
+		}
+	}
+	sinks := make([]*sink, len(todo))
+	eachIndex(len(todo), runtime.GOMAXPROCS(0), func(i int) {
+		sinks[i] = newSink()
+		p.baselineEgressOf(todo[i].c, todo[i].ns, sinks[i])
+	})
+	for _, k := range sinks {
+		p.g.merge(k)
+	}
+}
+
+func (p *prover) baselineEgressOf(c *ir.Cluster, ns string, out *sink) {
+	m := p.m
+	v := p.a.clusters[c.Name]
+	dnsNS, dnsLabels, dnsPort := "kube-system", map[string]string{"k8s-app": "kube-dns"}, int32(53)
+	if c.Platform == "openshift" {
+		dnsNS, dnsLabels, dnsPort = "openshift-dns", map[string]string{"dns.operator.openshift.io/daemonset-dns": "default"}, 5353
+	}
+	// Any pod of the namespace, and the pods each egress policy
+	// selects; an address no object names on every port an egress
+	// rule opens (and 443).
+	pods := []map[string]string{nil}
+	ports := map[int32]bool{443: true}
+	for _, np := range v.netpols[ns].every(npOrder) {
+		if !np.egress {
+			continue
+		}
+		pods = append(pods, labelVariants(np.pods)...)
+		for _, r := range np.outRules {
+			for _, rg := range r.ports.by["TCP"] {
+				ports[rg.lo] = true
 			}
-			// Any pod of the namespace, and the pods each egress policy
-			// selects; an address no object names on every port an egress
-			// rule opens (and 443).
-			pods := []map[string]string{nil}
-			ports := map[int32]bool{443: true}
-			for _, np := range v.netpols[ns].every(npOrder) {
-				if !np.egress {
-					continue
-				}
-				pods = append(pods, labelVariants(np.pods)...)
-				for _, r := range np.outRules {
-					for _, rg := range r.ports.by["TCP"] {
-						ports[rg.lo] = true
-					}
-				}
+		}
+	}
+	seenPod := map[string]bool{}
+	for _, labels := range pods {
+		pod := l2Pod{ns: ns, labels: labels}
+		if seenPod[pod.viewKey()] {
+			continue
+		}
+		seenPod[pod.viewKey()] = true
+		pod.text = "the pods {" + labelString(labels) + "} of " + ns + " in " + c.Name
+		type check struct {
+			what  string
+			peer  l2Peer
+			proto string
+			port  int32
+			want  bool
+		}
+		need := []check{
+			{"DNS", l2Peer{pod: &l2Pod{ns: dnsNS, labels: dnsLabels}}, "UDP", dnsPort, true},
+			{"DNS", l2Peer{pod: &l2Pod{ns: dnsNS, labels: dnsLabels}}, "TCP", dnsPort, true},
+			{"istiod", l2Peer{pod: &l2Pod{ns: m.Mesh.RootNamespace, labels: map[string]string{"app": "istiod"}}}, "TCP", 15012, true},
+			{"a pod of a namespace no object names", l2Peer{pod: &l2Pod{ns: anyNS}, text: "a pod of " + anyNS}, "TCP", 8080, !m.Mesh.DefaultDeny},
+		}
+		for _, port := range slices.Sorted(maps.Keys(ports)) {
+			need = append(need, check{"an address no object names", l2Peer{addr: setOf(p.outsideAddr), text: p.outsideAddr.String()}, "TCP", port, !m.Mesh.DefaultDeny})
+		}
+		for _, n := range need {
+			verdict, _ := v.l2Direction(p.a, pod, n.peer, false, n.proto, n.port, nil)
+			out.judged++
+			var ds []Decision
+			if n.want && verdict == Denied || !n.want && verdict == Allowed {
+				_, ds = v.l2Direction(p.full, pod, n.peer, false, n.proto, n.port, nil)
 			}
-			seenPod := map[string]bool{}
-			for _, labels := range pods {
-				pod := l2Pod{ns: ns, labels: labels}
-				if seenPod[pod.viewKey()] {
-					continue
-				}
-				seenPod[pod.viewKey()] = true
-				pod.text = "the pods {" + labelString(labels) + "} of " + ns + " in " + c.Name
-				type check struct {
-					what  string
-					peer  l2Peer
-					proto string
-					port  int32
-					want  bool
-				}
-				need := []check{
-					{"DNS", l2Peer{pod: &l2Pod{ns: dnsNS, labels: dnsLabels}}, "UDP", dnsPort, true},
-					{"DNS", l2Peer{pod: &l2Pod{ns: dnsNS, labels: dnsLabels}}, "TCP", dnsPort, true},
-					{"istiod", l2Peer{pod: &l2Pod{ns: m.Mesh.RootNamespace, labels: map[string]string{"app": "istiod"}}}, "TCP", 15012, true},
-					{"a pod of a namespace no object names", l2Peer{pod: &l2Pod{ns: anyNS}, text: "a pod of " + anyNS}, "TCP", 8080, !m.Mesh.DefaultDeny},
-				}
-				for _, port := range slices.Sorted(maps.Keys(ports)) {
-					need = append(need, check{"an address no object names", l2Peer{addr: setOf(p.outsideAddr), text: p.outsideAddr.String()}, "TCP", port, !m.Mesh.DefaultDeny})
-				}
-				for _, n := range need {
-					verdict, _ := v.l2Direction(p.a, pod, n.peer, false, n.proto, n.port, nil)
-					p.g.judged++
-					var ds []Decision
-					if n.want && verdict == Denied || !n.want && verdict == Allowed {
-						_, ds = v.l2Direction(p.full, pod, n.peer, false, n.proto, n.port, nil)
-					}
-					base := "out|" + c.Name + "|" + pod.viewKey() + "|"
-					k := base + n.peer.key() + "|" + fmt.Sprint(n.port)
-					// A host name the pod may reach is any address to
-					// layer 2 (IC3202).
-					anyOK := p.g.outAllowed[base+"addr:?|"+fmt.Sprint(n.port)] && n.peer.pod == nil
-					switch {
-					case n.want && verdict == Denied:
-						p.add("5001|egress|"+c.Name+"|"+pod.viewKey()+"|"+n.what+n.proto, diag.CodeLayerTooTight, m.Mesh.Src.Pos,
-							fmt.Sprintf("layer 2 (NetworkPolicy, egress) denies %s → %s on %s %d, which the mesh's baseline needs: %s", pod.text, n.what, n.proto, n.port, decisionText(ds)), relatedOf(ds)...)
-					case !n.want && verdict == Allowed && !p.g.outAllowed[k] && !anyOK:
-						p.add("5002|egress|"+c.Name+"|"+pod.viewKey()+"|"+n.what+fmt.Sprint(n.port), diag.CodeLayerTooLoose, p.posOf(firstRef(ds), m.Mesh.Src.Pos),
-							fmt.Sprintf("layer 2 (NetworkPolicy, egress) allows %s → %s on %s %d, which the intent does not name: %s", pod.text, n.what, n.proto, n.port, decisionText(ds)), relatedOf(ds)...)
-					}
-				}
+			base := "out|" + c.Name + "|" + pod.viewKey() + "|"
+			k := base + n.peer.key() + "|" + fmt.Sprint(n.port)
+			// A host name the pod may reach is any address to
+			// layer 2 (IC3202).
+			anyOK := p.g.outAllowed[base+"addr:?|"+fmt.Sprint(n.port)] && n.peer.pod == nil
+			switch {
+			case n.want && verdict == Denied:
+				out.add("5001|egress|"+c.Name+"|"+pod.viewKey()+"|"+n.what+n.proto, diag.CodeLayerTooTight, m.Mesh.Src.Pos,
+					fmt.Sprintf("layer 2 (NetworkPolicy, egress) denies %s → %s on %s %d, which the mesh's baseline needs: %s", pod.text, n.what, n.proto, n.port, decisionText(ds)), relatedOf(ds)...)
+			case !n.want && verdict == Allowed && !p.g.outAllowed[k] && !anyOK:
+				out.add("5002|egress|"+c.Name+"|"+pod.viewKey()+"|"+n.what+fmt.Sprint(n.port), diag.CodeLayerTooLoose, p.posOf(firstRef(ds), m.Mesh.Src.Pos),
+					fmt.Sprintf("layer 2 (NetworkPolicy, egress) allows %s → %s on %s %d, which the intent does not name: %s", pod.text, n.what, n.proto, n.port, decisionText(ds)), relatedOf(ds)...)
 			}
 		}
 	}
@@ -1535,47 +1556,58 @@ func ruleNeeded(r secRule, g *secGroup, c *ir.Cluster, needed []flow) string {
 
 // --- layer 4 modes and routing ---
 
+// Each service is proven on every core into a sink of its own, merged in
+// order.
 func (p *prover) routing() {
+	sinks := make([]*sink, len(p.m.Services))
+	eachIndex(len(sinks), runtime.GOMAXPROCS(0), func(i int) {
+		sinks[i] = newSink()
+		p.routingOf(p.m.Services[i], sinks[i])
+	})
+	for _, k := range sinks {
+		p.g.merge(k)
+	}
+}
+
+func (p *prover) routingOf(s *ir.Service, k *sink) {
 	m := p.m
-	for _, s := range m.Services {
-		// Layer 4: the mode in effect on every port equals the intent's.
-		for _, pl := range s.Placements {
-			v := p.a.clusters[pl.Cluster.Name]
-			w := l3Workload{ns: s.Namespace, labels: s.Selector, td: pl.Cluster.TrustDomain}
+	// Layer 4: the mode in effect on every port equals the intent's.
+	for _, pl := range s.Placements {
+		v := p.a.clusters[pl.Cluster.Name]
+		w := l3Workload{ns: s.Namespace, labels: s.Selector, td: pl.Cluster.TrustDomain}
+		for _, port := range s.Ports {
+			mode, ds, _ := v.l4Mode(p.a, w, port.TargetPort)
+			want := "STRICT"
+			if !intentMTLSStrict(m, port) {
+				want = "PERMISSIVE"
+			}
+			if mode != want {
+				k.add("5005|"+s.Src.Ref()+"|"+pl.Cluster.Name+"|"+port.Name, diag.CodeMTLSMismatch, port.Pos,
+					fmt.Sprintf("layer 4: port %s (%d) of %s/%s is %s in %s, the intent says %s: %s", port.Name, port.TargetPort, s.Namespace, s.Name, mode, pl.Cluster.Name, want, decisionText(ds)), relatedOf(ds)...)
+			}
+		}
+	}
+	// Routing from every cluster the service is called from.
+	callerNS := map[string]bool{s.Namespace: true}
+	for _, pol := range p.bySvc[s] {
+		for _, peer := range pol.From {
+			if peer.Kind != ir.PeerCIDR {
+				callerNS[peer.Namespace] = true
+			}
+		}
+	}
+	for _, c := range s.CallerClusters {
+		for _, ns := range slices.Sorted(maps.Keys(callerNS)) {
+			src := &Source{Kind: SourceWorkload, Cluster: c, Namespace: ns, ServiceAccount: anySA}
 			for _, port := range s.Ports {
-				mode, ds, _ := v.l4Mode(p.a, w, port.TargetPort)
-				want := "STRICT"
-				if !intentMTLSStrict(m, port) {
-					want = "PERMISSIVE"
-				}
-				if mode != want {
-					p.add("5005|"+s.Src.Ref()+"|"+pl.Cluster.Name+"|"+port.Name, diag.CodeMTLSMismatch, port.Pos,
-						fmt.Sprintf("layer 4: port %s (%d) of %s/%s is %s in %s, the intent says %s: %s", port.Name, port.TargetPort, s.Namespace, s.Name, mode, pl.Cluster.Name, want, decisionText(ds)), relatedOf(ds)...)
-				}
-			}
-		}
-		// Routing from every cluster the service is called from.
-		callerNS := map[string]bool{s.Namespace: true}
-		for _, pol := range p.bySvc[s] {
-			for _, peer := range pol.From {
-				if peer.Kind != ir.PeerCIDR {
-					callerNS[peer.Namespace] = true
-				}
-			}
-		}
-		for _, c := range s.CallerClusters {
-			for _, ns := range slices.Sorted(maps.Keys(callerNS)) {
-				src := &Source{Kind: SourceWorkload, Cluster: c, Namespace: ns, ServiceAccount: anySA}
-				for _, port := range s.Ports {
-					p.routeCase(s, src, port, Request{}, nil)
-					if port.IsL7() {
-						for _, r := range s.Routes {
-							req := Request{Headers: r.Headers, Path: "/"}
-							if r.PathPrefix != "" {
-								req.Path = r.PathPrefix
-							}
-							p.routeCase(s, src, port, req, r)
+				p.routeCase(k, s, src, port, Request{}, nil)
+				if port.IsL7() {
+					for _, r := range s.Routes {
+						req := Request{Headers: r.Headers, Path: "/"}
+						if r.PathPrefix != "" {
+							req.Path = r.PathPrefix
 						}
+						p.routeCase(k, s, src, port, req, r)
 					}
 				}
 			}
@@ -1617,7 +1649,7 @@ func expectedLanding(s *ir.Service, port *ir.Port, req Request) (map[string]int3
 	return out, pos
 }
 
-func (p *prover) routeCase(s *ir.Service, src *Source, port *ir.Port, req Request, r *ir.Route) {
+func (p *prover) routeCase(k *sink, s *ir.Service, src *Source, port *ir.Port, req Request, r *ir.Route) {
 	t := Target{Service: s, Port: port}
 	got := p.a.route(src, t, req)
 	want, pos := expectedLanding(s, port, req)
@@ -1658,7 +1690,7 @@ func (p *prover) routeCase(s *ir.Service, src *Source, port *ir.Port, req Reques
 	if got.Object != nil {
 		rel = append(rel, diag.Related{Pos: diag.Pos{File: got.Object.File, Line: got.Object.Line, Col: 1}, Message: got.Object.String()})
 	}
-	p.add(fmt.Sprintf("5004|%s|%s|%s|%s|%s", s.Src.Ref(), src.Cluster.Name, src.Namespace, port.Name, what), diag.CodeRoutingMismatch, pos,
+	k.add(fmt.Sprintf("5004|%s|%s|%s|%s|%s", s.Src.Ref(), src.Cluster.Name, src.Namespace, port.Name, what), diag.CodeRoutingMismatch, pos,
 		fmt.Sprintf("routing of %s/%s:%d from %s in %s (%s, %s) lands %s, the intent says %s%s",
 			s.Namespace, s.Name, port.Port, src.Namespace, src.Cluster.Name, what, obj, shares(gotMap), shares(want), strings.TrimSuffix("; "+strings.Join(problems, "; "), "; ")), rel...)
 }
