@@ -76,7 +76,17 @@ func render(objs []ir.Object, arts []ir.Artifact, digest string, withYAML bool) 
 	var first []int                      // each body's first use
 	next := make([]int, 0, len(objs))    // the same body's next use after each, or -1
 	last := make(map[any]int, len(objs)) // each body's last use so far
-	for _, o := range objs {
+	// Where each object goes is worked out on every core (serially it was
+	// a third of a second at 190,000 objects); what depends on the order
+	// (collisions, the bodies' uses) is done in order after.
+	type place struct {
+		acc       metav1.Object
+		kind, rel string
+		full      string
+	}
+	places := make([]place, len(objs))
+	parallel(len(objs), func(i int) {
+		o := objs[i]
 		acc, err := meta.Accessor(o.Body)
 		if err != nil {
 			panic(fmt.Sprintf("manifest: %T has no object metadata", o.Body)) // a backend bug
@@ -91,7 +101,10 @@ func render(objs []ir.Object, arts []ir.Artifact, digest string, withYAML bool) 
 			base = "patch-" + base
 		}
 		rel := path.Join(dir, base)
-		full := path.Join("clusters", o.Cluster, rel)
+		places[i] = place{acc, kind, rel, path.Join("clusters", o.Cluster, rel)}
+	})
+	for i, o := range objs {
+		acc, kind, rel, full := places[i].acc, places[i].kind, places[i].rel, places[i].full
 		if prev, dup := byPath[full]; dup {
 			d := diags.Add(diag.CodeOutputCollision, firstPos(o.Sources), "%s and %s would both be written to %s", refs(prev.Sources), refs(o.Sources), full)
 			d.WithRelated(firstPos(prev.Sources), "the other object comes from here")
@@ -116,7 +129,7 @@ func render(objs []ir.Object, arts []ir.Artifact, digest string, withYAML bool) 
 		}
 		jobs = append(jobs, job{o, acc, full})
 	}
-	last = nil
+	last, places = nil, nil
 	files := make([]File, len(jobs), len(jobs)+len(arts)+len(resources))
 	// render labels and serialises one use of a body whose labels and
 	// annotations as the backend emitted it are labels and ann: every use
@@ -191,18 +204,28 @@ func render(objs []ir.Object, arts []ir.Artifact, digest string, withYAML bool) 
 			resources[cluster] = []string{}
 		}
 	}
-	for cluster, res := range resources {
-		slices.Sort(res)
-		ps := patches[cluster]
-		slices.SortFunc(ps, func(a, b patchRef) int { return strings.Compare(a.path, b.path) })
-		k := kustomization{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization", Resources: res}
-		for _, p := range ps {
-			k.Patches = append(k.Patches, kPatch{Path: p.path, Target: kTarget{Kind: p.kind, Name: p.name, Namespace: p.namespace}})
-		}
-		raw, _ := json.Marshal(k)
-		data, _, _ := canonical(raw)
-		files = append(files, File{Path: path.Join("clusters", cluster, KustomizationFileName), Data: data})
+	clusters := slices.Sorted(maps.Keys(resources))
+	kusts := make([]File, len(clusters))
+	// One goroutine a cluster: a large cluster's list is a tenth of a
+	// second to sort and serialise.
+	var wg sync.WaitGroup
+	for i, cluster := range clusters {
+		wg.Go(func() {
+			res := resources[cluster]
+			slices.Sort(res)
+			ps := patches[cluster]
+			slices.SortFunc(ps, func(a, b patchRef) int { return strings.Compare(a.path, b.path) })
+			k := kustomization{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization", Resources: res}
+			for _, p := range ps {
+				k.Patches = append(k.Patches, kPatch{Path: p.path, Target: kTarget{Kind: p.kind, Name: p.name, Namespace: p.namespace}})
+			}
+			raw, _ := json.Marshal(k)
+			data, _, _ := canonical(raw)
+			kusts[i] = File{Path: path.Join("clusters", cluster, KustomizationFileName), Data: data}
+		})
 	}
+	wg.Wait()
+	files = append(files, kusts...)
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, diags
 }
