@@ -198,3 +198,26 @@ func TestBundleByKind(t *testing.T) {
 		t.Fatal("no object of a bundle kind: the test compares nothing")
 	}
 }
+
+// TestCancelledCheckStops: a check whose context is done (the webhook's
+// deadline, an interrupted CLI) evaluates nothing more and says so, on
+// every path that hands files to the workers.
+func TestCancelledCheckStops(t *testing.T) {
+	e := engine(t)
+	manifests := filepath.Join("testdata", "manifests", "shop", "security.yaml")
+	res := compile(t, filepath.Join("..", "examples", "cross-cloud"))
+	if got := e.CheckFiles(context.Background(), []string{manifests}); len(got) == 0 {
+		t.Fatal("the hand-written manifests have no finding to lose")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, check := range map[string]func() diag.List{
+		"files":    func() diag.List { return e.CheckFiles(ctx, []string{manifests}) },
+		"compiled": func() diag.List { return e.CheckCompiled(ctx, res) },
+	} {
+		got := check()
+		if len(got) != 1 || got[0].Code != diag.CodePolicyEvalError || !strings.Contains(got[0].Message, "interrupted") {
+			t.Errorf("%s: got %v, want only the interruption", name, got)
+		}
+	}
+}
