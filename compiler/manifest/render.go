@@ -275,7 +275,9 @@ func Marshal(obj any) ([]byte, error) {
 // marshal returns Marshal's YAML (withYAML) and the same object as compact
 // JSON.
 func marshal(obj any, withYAML bool) (yamlOut, jsonOut []byte, err error) {
-	if root, size, ok := objectTree(obj); ok {
+	w := newSpecWriter()
+	defer w.release()
+	if root, size, ok := objectTree(w, obj); ok {
 		return canonicalTree(root, size, withYAML)
 	}
 	return marshalJSON(obj, withYAML)

@@ -110,7 +110,14 @@ func compareTrees(t *testing.T, name string, obj any) bool {
 			t.Fatalf("%s: without the YAML: %q, %s, %v; want nil, %s, %v", name, y, j, err, wantJ, wantErr)
 		}
 	}
-	_, _, ok := objectTree(obj)
+	return writtenDirectly(obj)
+}
+
+// writtenDirectly is whether obj is written from its tree, not through encoding/json.
+func writtenDirectly(obj any) bool {
+	w := newSpecWriter()
+	defer w.release()
+	_, _, ok := objectTree(w, obj)
 	return ok
 }
 
@@ -324,7 +331,7 @@ func TestObjectTreeFollowsEncodingJSON(t *testing.T) {
 	for _, o := range []any{&floatObject{F: 1.5}, &bytesObject{B: []byte("x")}, &anyObject{X: 1}, &arrayObject{}, &stringOptObject{N: 3},
 		&clashObject{}, &embeddedPtrObject{Promoted: &Promoted{}}, &intKeyObject{M: map[int]string{1: "a"}}, &textObject{}} {
 		compareTrees(t, fmt.Sprintf("%T", o), o)
-		if _, _, ok := objectTree(o); ok {
+		if writtenDirectly(o) {
 			t.Errorf("%T: written directly, not left to encoding/json", o)
 		}
 	}
