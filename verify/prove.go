@@ -168,6 +168,7 @@ type prover struct {
 	managedNS   map[clusterNS]bool
 	viaIngress  map[*ir.Service]map[*ir.Cluster]bool
 	egressMemo  sync.Map // egressByAddress, by view
+	sources     sync.Map // sharedKey → *Source (shared)
 	idMemo      sync.Map // identityFor
 	svcByNS     map[string][]*ir.Service
 	// allowsByPeerNS are the allow policies to services, by the namespace
@@ -407,10 +408,10 @@ func srcKey(s *Source) sourceKey {
 func (p *prover) sourcesFor(s *ir.Service) []*Source {
 	var out []*Source
 	seen := map[sourceKey]bool{}
-	add := func(src *Source) {
-		if k := srcKey(src); !seen[k] {
+	add := func(src Source) {
+		if k := srcKey(&src); !seen[k] {
 			seen[k] = true
-			out = append(out, src)
+			out = append(out, p.shared(k, src))
 		}
 	}
 	namespaces := map[string]bool{s.Namespace: true}
@@ -418,7 +419,7 @@ func (p *prover) sourcesFor(s *ir.Service) []*Source {
 	var hosts []string
 	workload := func(c *ir.Cluster, ns, sa string, labels map[string]string, svc *ir.Service) {
 		namespaces[ns] = true
-		add(&Source{Kind: SourceWorkload, Cluster: c, Namespace: ns, ServiceAccount: sa, Labels: labels, Service: svc})
+		add(Source{Kind: SourceWorkload, Cluster: c, Namespace: ns, ServiceAccount: sa, Labels: labels, Service: svc})
 	}
 	for _, pol := range p.bySvc[s] {
 		for _, peer := range pol.From {
@@ -530,8 +531,8 @@ func (p *prover) sourcesFor(s *ir.Service) []*Source {
 	reps := representatives(append(prefixes, p.outsideAddr))
 	for _, net := range p.networks {
 		for _, r := range reps {
-			add(&Source{Kind: SourceAddress, Addr: r, Network: net, Plaintext: true})
-			add(&Source{Kind: SourceAddress, Addr: r, Network: net})
+			add(Source{Kind: SourceAddress, Addr: r, Network: net, Plaintext: true})
+			add(Source{Kind: SourceAddress, Addr: r, Network: net})
 		}
 	}
 	slices.Sort(hosts)
@@ -542,11 +543,45 @@ func (p *prover) sourcesFor(s *ir.Service) []*Source {
 	for _, c := range p.m.Clusters {
 		for _, r := range reps {
 			for _, h := range hosts {
-				add(&Source{Kind: SourceIngress, Gateway: c, Addr: r, Host: h})
+				add(Source{Kind: SourceIngress, Gateway: c, Addr: r, Host: h})
 			}
 		}
 	}
 	return out
+}
+
+// sharedKey is a source by everything it holds: the proof's sources are
+// shared by the services it proves (srcKey leaves out the service a
+// workload belongs to and whether its labels are nil, which the first
+// source of a key in each service decides).
+type sharedKey struct {
+	sourceKey
+	service   *ir.Service
+	nilLabels bool
+}
+
+// shared returns the proof's one copy of src, whose key is k, with what
+// judging asks of every source (sideOf, srcAddr, gwSideOf) worked out
+// before any other goroutine sees it, so that it is only ever read. Each
+// service named its own sources before: 52,428 at N=1000 C=3 (2,158
+// distinct) and 249,041 at C=20 (4,126), every one allocated and its side
+// worked out again.
+func (p *prover) shared(k sourceKey, src Source) *Source {
+	sk := sharedKey{k, src.Service, src.Labels == nil}
+	if x, ok := p.sources.Load(sk); ok {
+		return x.(*Source)
+	}
+	x := &src
+	p.a.sideOf(x)
+	switch x.Kind {
+	case SourceAddress:
+		p.a.srcAddr(x)
+	case SourceIngress:
+		p.a.srcAddr(x)
+		p.a.gwSideOf(x)
+	}
+	y, _ := p.sources.LoadOrStore(sk, x)
+	return y.(*Source)
 }
 
 // holes are one address in each except of a block (the block's gaps).
