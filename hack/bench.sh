@@ -28,7 +28,12 @@
 # wall and CPU time (/usr/bin/time -v, Debian's `time`), objects/s, peak RSS,
 # conftest's time over intentc compile's, and for each cluster count how
 # each command scales from the smallest fleet to the largest (wall, CPU and
-# peak RSS, the issue's 11x). Then the pre-commit case:
+# peak RSS, the issue's 11x). A scaling ratio compares runs minutes apart, and
+# this VM's speed drifts by a fifth within an hour: so each cluster count's
+# fleets are measured back to back, smallest first, and the smallest is
+# measured again (compile, unproven and lint) right after the largest; its
+# figure in a scaling line is the median of all its runs, before and
+# after, which cancels a steady drift. Then the pre-commit case:
 # `intentc lint examples/cross-cloud`, median wall time of BENCH_LINT_RUNS.
 #
 # conftest is no dependency of intentc: it is installed with go install
@@ -41,7 +46,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-sizes=${BENCH_SIZES:-1000x3 1000x20 10000x3 10000x20}
+sizes=${BENCH_SIZES:-1000x3 10000x3 1000x20 10000x20}
 runs=${BENCH_RUNS:-3} # per command on fleets of up to 1,000 services; 1 above
 lint_runs=${BENCH_LINT_RUNS:-20}
 timeout_s=${BENCH_TIMEOUT:-1800}
@@ -90,11 +95,12 @@ if [[ $want_conftest == 1 ]]; then
 fi
 
 # measure NAME RUNS CMD...: runs CMD RUNS times (fresh output each time),
-# keeps the run with the median wall time, and sets wall, cpu, rss, status.
+# keeps the run with the median wall time, and sets wall, cpu, rss, status;
+# every run's "wall cpu rss status" is left in results.
 measure() {
 	local name=$1 n=$2
 	shift 2
-	local results=()
+	results=()
 	for ((r = 0; r < n; r++)); do
 		rm -rf "$work/out-$name"
 		local log=$work/time.log st=0
@@ -115,12 +121,32 @@ measure() {
 }
 
 rows=()
-declare -A measured # "N C command" → "wall cpu rss", for the scaling lines
+declare -A measured # "N C command" → "wall cpu rss" of every clean run, one per line, for the scaling lines
+keep() { # "N C command": results' clean runs, for the scaling lines
+	local r
+	for r in "${results[@]}"; do
+		[[ ${r##* } == 0 ]] && measured["$1"]+="${r% *}"$'\n'
+	done
+	return 0
+}
 row() { # N C command objects
 	local ops="-"
 	[[ $status == 0 || $status == 1 ]] && ops=$(awk -v o="$4" -v w="$wall" 'BEGIN { printf "%.0f", o / w }')
-	[[ $status == 0 ]] && measured["$1 $2 $3"]="$wall $cpu $rss"
+	[[ $status == 0 ]] && keep "$1 $2 $3"
 	rows+=("$(printf '%-13s %-9s %8s %9.2f %9.2f %10s %9s %7s' "N=$1 C=$2" "$3" "$4" "$wall" "$cpu" "$ops" "$rss" "$status")")
+}
+
+# medians LARGE SMALL: the medians of each column of two lists of "wall cpu
+# rss" lines, the large's then the small's, then the small's run count and
+# its lowest and highest wall time.
+medians() {
+	local col list
+	for list in "$1" "$2"; do
+		for col in 1 2 3; do
+			awk NF <<<"$list" | awk -v c="$col" '{ print $c }' | sort -g | awk '{ a[NR] = $1 } END { printf "%s ", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+		done
+	done
+	awk NF <<<"$2" | awk '{ print $1 }' | sort -g | awk '{ a[NR] = $1 } END { printf "%d %s %s\n", NR, a[1], a[NR] }'
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -158,6 +184,24 @@ for size in $sizes; do
 		fi
 	fi
 	rm -rf "$fleet" "$tree"
+
+	# The largest fleet of its cluster count: the smallest again, for the
+	# scaling lines (not the table).
+	ns=$(for s in $sizes; do if [[ ${s#*x} == "$c" ]]; then echo "${s%x*}"; fi; done | sort -n)
+	lo=$(head -1 <<<"$ns")
+	if [[ $n == "$(tail -1 <<<"$ns")" && $lo != "$n" ]]; then
+		fleet=$work/fleet-${lo}x$c
+		"$work/fleetgen" -n "$lo" -c "$c" -o "$fleet" >/dev/null
+		k=1
+		((lo <= 1000)) && k=$runs
+		measure compile "$k" "$work/intentc" compile "$fleet" -o "$work/out-compile"
+		[[ $status == 0 ]] && keep "$lo $c compile"
+		measure unproven "$k" "$work/intentc" compile --prove=false "$fleet" -o "$work/out-unproven"
+		[[ $status == 0 ]] && keep "$lo $c unproven"
+		measure lint "$k" "$work/intentc" lint "$fleet"
+		[[ $status == 0 ]] && keep "$lo $c lint"
+		rm -rf "$fleet" "$work/out-compile" "$work/out-unproven"
+	fi
 done
 
 # Pre-commit: the whole process, as a hook runs it on every commit.
@@ -181,7 +225,8 @@ echo
 for r in "${ratios[@]}"; do echo "$r"; done
 # Scaling (issue 10: N=1000 -> 10000 within 11x): for each cluster count,
 # the smallest fleet against the largest, each command's wall time, CPU
-# time and peak RSS.
+# time and peak RSS, each the median of its clean runs (the smallest
+# fleet's before and after the largest's).
 for c in $(for size in $sizes; do echo "${size#*x}"; done | sort -nu); do
 	ns=$(for size in $sizes; do if [[ ${size#*x} == "$c" ]]; then echo "${size%x*}"; fi; done | sort -n)
 	lo=$(head -1 <<<"$ns") hi=$(tail -1 <<<"$ns")
@@ -189,7 +234,7 @@ for c in $(for size in $sizes; do echo "${size#*x}"; done | sort -nu); do
 	for cmd in compile unproven lint; do
 		a=${measured["$lo $c $cmd"]-} b=${measured["$hi $c $cmd"]-}
 		[[ -n $a && -n $b ]] || continue
-		echo "C=$c: N=$lo -> N=$hi, $cmd: $(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1fx wall, %.1fx CPU, %.1fx peak RSS", y[1] / x[1], y[2] / x[2], y[3] / x[3] }')"
+		echo "C=$c: N=$lo -> N=$hi, $cmd: $(medians "$b" "$a" | awk '{ printf "%.1fx wall, %.1fx CPU, %.1fx peak RSS (N=%s: %d runs, %.2f-%.2f s)", $1 / $4, $2 / $5, $3 / $6, lo, $7, $8, $9 }' lo="$lo")"
 	done
 done
 echo "intentc lint examples/cross-cloud: median ${lint_ms} ms wall over $lint_runs runs"
