@@ -26,8 +26,8 @@ const (
 type decoder struct {
 	file   string
 	diags  *diag.List
-	pos    map[string]lineCol
-	keys   map[string]lineCol // position of the key naming each path
+	pos    posList
+	keys   *posList // position of the key naming each path, when kept
 	visits int
 	bombed bool
 }
@@ -43,16 +43,6 @@ func (d *decoder) at(n *yaml.Node) diag.Pos {
 }
 
 func lineColOf(n *yaml.Node) lineCol { return lineCol{int32(n.Line), int32(n.Column)} }
-
-// posIn is the position recorded for path in m, in file; the zero Pos if
-// none was.
-func posIn(m map[string]lineCol, file, path string) (diag.Pos, bool) {
-	p, ok := m[path]
-	if !ok {
-		return diag.Pos{}, false
-	}
-	return diag.Pos{File: file, Line: int(p.line), Col: int(p.col)}, true
-}
 
 // resolve follows aliases, charging each expansion against the visit budget.
 func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
@@ -142,7 +132,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		return
 	}
 	n = d.resolve(n)
-	d.pos[path] = lineColOf(n)
+	d.pos.set(path, lineColOf(n))
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return // null means "not set", as in Kubernetes
 	}
@@ -238,7 +228,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, depth in
 	d.keyValues(n, path, func(key string, k, val *yaml.Node) {
 		val = d.resolve(val)
 		p := path + "." + key
-		d.pos[p] = lineColOf(val)
+		d.pos.set(p, lineColOf(val))
 		// Label and header values are strings to Kubernetes and Istio, but
 		// people write `x-canary: true`; keep the literal text.
 		if elem.Kind() == reflect.String {
@@ -321,7 +311,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		before := len(*d.diags)
 		defer func() { reported[key] = len(*d.diags) > before }()
 		if d.keys != nil {
-			d.keys[join(path, key)] = lineColOf(k)
+			d.keys.set(join(path, key), lineColOf(k))
 		}
 		f, ok := byName[key]
 		if !ok {
@@ -355,7 +345,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 		case !seen[f.name]:
 			d.diags.Add(diag.CodeMissingField, d.at(n), "%s: missing required field %q", join(path, ""), f.name)
 		case fv.Kind() == reflect.Slice && fv.Len() == 0, fv.Kind() == reflect.String && fv.Len() == 0:
-			pos, _ := posIn(d.pos, d.file, join(path, f.name))
+			at, _ := d.pos.get(join(path, f.name))
+			pos := at.in(d.file)
 			d.diags.Add(diag.CodeMissingField, pos, "%s must not be empty", join(path, f.name))
 		}
 	}

@@ -107,7 +107,7 @@ func LoadProject(path string) (*Project, diag.List) {
 	// example is "intents: 42"), whatever the decoder would call it in an
 	// intent document.
 	var decoded diag.List
-	d := &decoder{file: path, diags: &decoded, pos: map[string]lineCol{}}
+	d := &decoder{file: path, diags: &decoded}
 	d.decode(root.Content[0], reflect.ValueOf(p).Elem(), "", 0)
 	for _, x := range decoded {
 		x.Code, x.Severity = diag.CodeProjectFile, diag.CodeProjectFile.Severity()
@@ -115,8 +115,8 @@ func LoadProject(path string) (*Project, diag.List) {
 	}
 	// Point at the entry that names the missing directory.
 	posOf := func(field string) diag.Pos {
-		if pos, ok := posIn(d.pos, path, field); ok {
-			return pos
+		if at, ok := d.pos.get(field); ok {
+			return at.in(path)
 		}
 		return diag.Pos{File: path}
 	}

@@ -132,7 +132,7 @@ func TestLoadParsed(t *testing.T) {
 	if again.Docs[0] == keptA {
 		t.Error("a kept parse was handed out twice")
 	}
-	if diff := cmp.Diff(set.Docs[0], again.Docs[0], cmp.AllowUnexported(Document{}, lineCol{})); diff != "" {
+	if diff := cmp.Diff(set.Docs[0], again.Docs[0], cmp.AllowUnexported(Document{}, lineCol{}, positions{}, posAt{})); diff != "" {
 		t.Errorf("kept and fresh parse differ:\n%s", diff)
 	}
 }

@@ -32,16 +32,16 @@ type Document struct {
 	// Object is *Mesh, *MeshCluster, *MeshService, *ExternalService or *AccessPolicy.
 	Object any
 
-	positions map[string]lineCol // in File
-	keys      map[string]lineCol
+	positions positions // in File
+	keys      positions
 }
 
 // PosOf returns the position of a JSON path such as "spec.placement[1].weight",
 // falling back to the nearest enclosing node that was written in the file.
 func (d *Document) PosOf(path string) diag.Pos {
 	for {
-		if p, ok := posIn(d.positions, d.File, path); ok {
-			return p
+		if at, ok := d.positions.get(path); ok {
+			return at.in(d.File)
 		}
 		i := strings.LastIndexAny(path, ".[")
 		if i < 0 {
@@ -55,15 +55,15 @@ func (d *Document) PosOf(path string) diag.Pos {
 // about a whole list points at "placement:", not at its first item), falling
 // back to PosOf.
 func (d *Document) KeyPosOf(path string) diag.Pos {
-	if p, ok := posIn(d.keys, d.File, path); ok {
-		return p
+	if at, ok := d.keys.get(path); ok {
+		return at.in(d.File)
 	}
 	return d.PosOf(path)
 }
 
 // Has reports whether the path was written in the file (as opposed to defaulted).
 func (d *Document) Has(path string) bool {
-	_, ok := d.positions[path]
+	_, ok := d.positions.get(path)
 	return ok
 }
 
@@ -260,9 +260,9 @@ func parseDocument(file string, root *yaml.Node, diags *diag.List) (*Document, *
 		return nil, nil
 	}
 	obj := mk()
-	d := &decoder{file: file, diags: diags, pos: map[string]lineCol{}, keys: map[string]lineCol{}}
+	d := &decoder{file: file, diags: diags, keys: new(posList)}
 	d.decode(root, reflect.ValueOf(obj).Elem(), "", 0)
-	doc := &Document{File: file, Pos: start, APIVersion: apiVersion, Kind: kind, Object: obj, positions: d.pos, keys: d.keys}
+	doc := &Document{File: file, Pos: start, APIVersion: apiVersion, Kind: kind, Object: obj, positions: freeze(d.pos), keys: freeze(*d.keys)}
 	doc.Meta = reflect.ValueOf(obj).Elem().FieldByName("Metadata").Interface().(ObjectMeta)
 	if d.bombed {
 		return nil, nil
