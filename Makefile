@@ -10,7 +10,7 @@ BIN     := bin/intentc
 TEST_PREPARE :=
 include $(sort $(wildcard hack/*.mk))
 
-.PHONY: all build demo test unit vet fmt-check fuzz bench update clean
+.PHONY: all build demo test unit vet fmt-check fuzz bench pgo update clean
 
 all: build
 
@@ -48,6 +48,11 @@ fuzz:
 
 bench:
 	hack/bench.sh
+
+## pgo: regenerate cmd/intentc/default.pgo, the profile go build optimises
+## intentc with (docs/performance.md)
+pgo:
+	hack/pgo.sh
 
 ## update: rewrite golden files; read the diff before committing
 update:
