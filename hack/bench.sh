@@ -5,6 +5,9 @@
 #   hack/bench.sh                          every size: N=1000,10000 x C=3,20
 #   BENCH_SIZES="1000x3 10000x3" hack/bench.sh
 #   BENCH_CONFTEST=0 hack/bench.sh         intentc only
+#   BENCH_RUNS=5 BENCH_LARGE_RUNS=1 ...    runs of each intentc command on fleets
+#                                          of up to 1,000 services, and above
+#                                          (3 and 3; the median is shown)
 #   INTENTC=path/to/intentc hack/bench.sh  time that build instead
 #
 # For each fleet (bench/fleetgen: N services over C clusters, seeded, the same
@@ -47,7 +50,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 sizes=${BENCH_SIZES:-1000x3 10000x3 1000x20 10000x20}
-runs=${BENCH_RUNS:-3} # per command on fleets of up to 1,000 services; 1 above
+runs=${BENCH_RUNS:-3}             # per intentc command on fleets of up to 1,000 services
+large_runs=${BENCH_LARGE_RUNS:-3} # above (conftest runs once everywhere)
 lint_runs=${BENCH_LINT_RUNS:-20}
 timeout_s=${BENCH_TIMEOUT:-1800}
 want_conftest=${BENCH_CONFTEST:-1}
@@ -137,8 +141,8 @@ row() { # N C command objects
 }
 
 # medians LARGE SMALL: the medians of each column of two lists of "wall cpu
-# rss" lines, the large's then the small's, then the small's run count and
-# its lowest and highest wall time.
+# rss" lines, the large's then the small's, then each one's run count and
+# lowest and highest wall time, the small's first.
 medians() {
 	local col list
 	for list in "$1" "$2"; do
@@ -146,7 +150,10 @@ medians() {
 			awk NF <<<"$list" | awk -v c="$col" '{ print $c }' | sort -g | awk '{ a[NR] = $1 } END { printf "%s ", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
 		done
 	done
-	awk NF <<<"$2" | awk '{ print $1 }' | sort -g | awk '{ a[NR] = $1 } END { printf "%d %s %s\n", NR, a[1], a[NR] }'
+	for list in "$2" "$1"; do
+		awk NF <<<"$list" | awk '{ print $1 }' | sort -g | awk '{ a[NR] = $1 } END { printf "%d %s %s ", NR, a[1], a[NR] }'
+	done
+	echo
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -155,7 +162,7 @@ for size in $sizes; do
 	n=${size%x*} c=${size#*x}
 	fleet=$work/fleet-$size
 	"$work/fleetgen" -n "$n" -c "$c" -o "$fleet" -mesh "$work/mesh-$size.json" >/dev/null
-	k=1
+	k=$large_runs
 	((n <= 1000)) && k=$runs
 
 	measure compile "$k" "$work/intentc" compile "$fleet" -o "$work/out-compile"
@@ -192,7 +199,7 @@ for size in $sizes; do
 	if [[ $n == "$(tail -1 <<<"$ns")" && $lo != "$n" ]]; then
 		fleet=$work/fleet-${lo}x$c
 		"$work/fleetgen" -n "$lo" -c "$c" -o "$fleet" >/dev/null
-		k=1
+		k=$large_runs
 		((lo <= 1000)) && k=$runs
 		measure compile "$k" "$work/intentc" compile "$fleet" -o "$work/out-compile"
 		[[ $status == 0 ]] && keep "$lo $c compile"
@@ -234,7 +241,7 @@ for c in $(for size in $sizes; do echo "${size#*x}"; done | sort -nu); do
 	for cmd in compile unproven lint; do
 		a=${measured["$lo $c $cmd"]-} b=${measured["$hi $c $cmd"]-}
 		[[ -n $a && -n $b ]] || continue
-		echo "C=$c: N=$lo -> N=$hi, $cmd: $(medians "$b" "$a" | awk '{ printf "%.1fx wall, %.1fx CPU, %.1fx peak RSS (N=%s: %d runs, %.2f-%.2f s)", $1 / $4, $2 / $5, $3 / $6, lo, $7, $8, $9 }' lo="$lo")"
+		echo "C=$c: N=$lo -> N=$hi, $cmd: $(medians "$b" "$a" | awk '{ printf "%.1fx wall, %.1fx CPU, %.1fx peak RSS (N=%s: %d runs, %.2f-%.2f s; N=%s: %d runs, %.2f-%.2f s)", $1 / $4, $2 / $5, $3 / $6, lo, $7, $8, $9, hi, $10, $11, $12 }' lo="$lo" hi="$hi")"
 	done
 done
 echo "intentc lint examples/cross-cloud: median ${lint_ms} ms wall over $lint_runs runs"
