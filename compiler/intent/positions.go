@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"math"
 	"slices"
 	"strings"
 
@@ -58,13 +59,19 @@ func freeze(l posList) positions {
 		size += len(e.path)
 	}
 	l = l[:n]
+	// Past 4 GiB of paths (aliases can make a key of megabytes the name
+	// of every level below it) the offsets would wrap: the paths from
+	// there on keep no position, and ask their enclosing ones.
 	var b strings.Builder
-	b.Grow(size)
-	index := make([]posAt, n)
-	for i, e := range l {
+	b.Grow(int(min(int64(size), math.MaxUint32)))
+	index := make([]posAt, 0, n)
+	for _, e := range l {
+		if int64(b.Len())+int64(len(e.path)) > math.MaxUint32 {
+			break
+		}
 		off := b.Len()
 		b.WriteString(e.path)
-		index[i] = posAt{off: uint32(off), end: uint32(b.Len()), at: e.at}
+		index = append(index, posAt{off: uint32(off), end: uint32(b.Len()), at: e.at})
 	}
 	return positions{paths: b.String(), index: index}
 }
@@ -79,7 +86,7 @@ func (p positions) get(path string) (lineCol, bool) {
 	return p.index[i].at, true
 }
 
-// in is the position recorded for path, in file; the zero Pos if none was.
+// in is the position in file.
 func (at lineCol) in(file string) diag.Pos {
 	return diag.Pos{File: file, Line: int(at.line), Col: int(at.col)}
 }
