@@ -141,7 +141,7 @@ func (e *Engine) run(ctx context.Context, t *target, files []source, mesh any, b
 		memo = &evalMemo{}
 	}
 	// Such copies also share one value: converted once, held once.
-	values := &valueCache{}
+	values := newValueCache(len(files))
 	parse := func(i int) diag.List {
 		if files[i].json != nil && sums[i] == ([sha256.Size]byte{}) {
 			sums[i] = sha256.Sum256(files[i].json)
@@ -330,12 +330,46 @@ func (e *Engine) parallel(ctx context.Context, t *target, n int, results []diag.
 // content's digest, so that copies of an object share one value, and the
 // interners of one check (the values they share live as long as it does).
 type valueCache struct {
-	values    sync.Map // [sha256.Size]byte → *valueEntry
-	interners sync.Pool
+	values sync.Map // [sha256.Size]byte → *valueEntry
+	// interners are the idle ones. Not a sync.Pool: a pool is emptied
+	// by every collection, and each interner made again grew its maps
+	// again, rehashing every key (JSON up to maxShared bytes) at each
+	// doubling: a tenth of the checks' CPU in a profile at 1,000
+	// services.
+	interners chan *interner
+	sizeHint  int
 	// left counts, when set, the files with each digest: an entry is
 	// dropped once that many have read it, so that a value is held no
 	// longer than the last copy of its object needs it.
 	left map[[sha256.Size]byte]int32
+}
+
+// newValueCache is the cache of a check of files files.
+func newValueCache(files int) *valueCache {
+	return &valueCache{interners: make(chan *interner, runtime.GOMAXPROCS(0)), sizeHint: files}
+}
+
+func (c *valueCache) interner() *interner {
+	select {
+	case in := <-c.interners:
+		return in
+	default:
+	}
+	in := newInterner()
+	in.shareValues = true
+	// Sized at once for a check of this many files (a string in a few
+	// of them each, a few small objects and lists each, up to the caps),
+	// the maps do not grow while a large check runs.
+	in.terms = make(map[string]*ast.Term, min(c.sizeHint, maxTerms))
+	in.values = make(map[string]*ast.Term, min(4*c.sizeHint, maxValues))
+	return in
+}
+
+func (c *valueCache) release(in *interner) {
+	select {
+	case c.interners <- in:
+	default:
+	}
 }
 
 type valueEntry struct {
@@ -354,13 +388,9 @@ func parseShared(s source, values *valueCache, sum [sha256.Size]byte) ([]*object
 	v, _ := values.values.LoadOrStore(sum, &valueEntry{})
 	ent := v.(*valueEntry)
 	ent.once.Do(func() {
-		in, _ := values.interners.Get().(*interner)
-		if in == nil {
-			in = newInterner()
-			in.shareValues = true
-		}
+		in := values.interner()
 		ent.value, ent.err = valueFromJSON(s.json, in)
-		values.interners.Put(in)
+		values.release(in)
 	})
 	if values.left != nil && ent.read.Add(1) == values.left[sum] {
 		values.values.Delete(sum)

@@ -254,15 +254,20 @@ func (in *interner) term(b []byte) *ast.Term {
 		return t
 	}
 	t := ast.StringTerm(string(b))
-	if len(in.terms) < 1<<14 {
+	if len(in.terms) < maxTerms {
 		in.terms[string(t.Value.(ast.String))] = t
 	}
 	return t
 }
 
 // Objects and lists of at most maxShared bytes of JSON are shared: larger
-// ones rarely repeat whole.
-const maxShared = 512
+// ones rarely repeat whole. An interner keeps at most maxTerms strings and
+// maxValues objects and lists.
+const (
+	maxShared = 512
+	maxTerms  = 1 << 14
+	maxValues = 1 << 15
+)
 
 func (in *interner) value(b []byte) *ast.Term {
 	return in.values[string(b)]
@@ -275,7 +280,7 @@ func (in *interner) keep(b []byte, t *ast.Term) {
 	if in.values == nil {
 		in.values = map[string]*ast.Term{}
 	}
-	if len(in.values) < 1<<15 {
+	if len(in.values) < maxValues {
 		// The key is the JSON itself, not a copy: the compile's files
 		// outlive the check, and so this interner, and nothing writes to
 		// them meanwhile.
