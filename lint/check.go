@@ -790,14 +790,15 @@ func kindOf(ref string) string {
 // they are (no conversion). by_kind is the grouping the bundle rules begin
 // with (lib.bundle.of_kind), which cost them 3-4 µs per object in Rego.
 func bundleInput(cluster string, members []*object) ast.Value {
+	path, clusterKey, objectKey := keyTerm("path"), keyTerm("cluster"), keyTerm("object")
 	terms := make([]*ast.Term, len(members))
 	byKind := map[string][]*ast.Term{}
 	for i, o := range members {
 		obj := ast.NewTerm(o.value)
 		terms[i] = ast.ObjectTerm(
-			ast.Item(ast.StringTerm("path"), ast.StringTerm(o.file)),
-			ast.Item(ast.StringTerm("cluster"), ast.StringTerm(o.cluster)),
-			ast.Item(ast.StringTerm("object"), obj),
+			ast.Item(path, ast.StringTerm(o.file)),
+			ast.Item(clusterKey, ast.StringTerm(o.cluster)),
+			ast.Item(objectKey, obj),
 		)
 		if o.kind != "" {
 			byKind[o.kind] = append(byKind[o.kind], ast.ArrayTerm(ast.InternedTerm(i), obj))
@@ -805,12 +806,12 @@ func bundleInput(cluster string, members []*object) ast.Value {
 	}
 	kinds := ast.NewObject()
 	for _, k := range slices.Sorted(maps.Keys(byKind)) {
-		kinds.Insert(ast.StringTerm(k), ast.ArrayTerm(byKind[k]...))
+		kinds.Insert(keyTerm(k), ast.ArrayTerm(byKind[k]...))
 	}
 	return ast.NewObject(
-		ast.Item(ast.StringTerm("cluster"), ast.StringTerm(cluster)),
-		ast.Item(ast.StringTerm("objects"), ast.ArrayTerm(terms...)),
-		ast.Item(ast.StringTerm("by_kind"), ast.NewTerm(kinds)),
+		ast.Item(clusterKey, ast.StringTerm(cluster)),
+		ast.Item(keyTerm("objects"), ast.ArrayTerm(terms...)),
+		ast.Item(keyTerm("by_kind"), ast.NewTerm(kinds)),
 	)
 }
 
@@ -823,8 +824,8 @@ func combinedInput(members []*object) ast.Value {
 	terms := make([]*ast.Term, len(sorted))
 	for i, o := range sorted {
 		terms[i] = ast.ObjectTerm(
-			ast.Item(ast.StringTerm("path"), ast.StringTerm(o.file)),
-			ast.Item(ast.StringTerm("contents"), ast.NewTerm(o.value)),
+			ast.Item(keyTerm("path"), ast.StringTerm(o.file)),
+			ast.Item(keyTerm("contents"), ast.NewTerm(o.value)),
 		)
 	}
 	return ast.NewArray(terms...)

@@ -253,7 +253,7 @@ func (in *interner) term(b []byte) *ast.Term {
 	if t, ok := in.terms[string(b)]; ok { // no allocation for the look-up
 		return t
 	}
-	t := ast.StringTerm(string(b))
+	t := policyString(b)
 	if len(in.terms) < maxTerms {
 		in.terms[string(t.Value.(ast.String))] = t
 	}

@@ -30,7 +30,9 @@
 // compiler's JSON, or from the YAML nodes; the same value is the object's
 // input, an element of its cluster's bundle and of the combined input):
 // copies of an object share one value, and small objects and lists that
-// repeat (labels, selectors, ports) share their terms. It evaluates with
+// repeat (labels, selectors, ports) share their terms. Its keys are the
+// compiled policies' own string terms (keyterms.go), so that OPA's key
+// look-ups end at a pointer comparison. It evaluates with
 // rego.EvalParsedInput on GOMAXPROCS workers, each with its own store
 // transaction, with a flat cache of rule results (evalcache.go) and no
 // metrics; the values of rules and function calls that read no input (a

@@ -127,6 +127,7 @@ func New(opts Options) (*Engine, diag.List) {
 			return nil, diags.Sorted()
 		}
 	}
+	shareStringTerms(compiler)
 	e.shared = newSharedCache(compiler)
 	e.user, e.grouped = userRules(compiler, user, opts.Namespaces, opts.AllNamespaces, opts.Combine)
 

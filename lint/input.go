@@ -84,7 +84,7 @@ func mergeInto(obj ast.Object, n *yaml.Node, budget *int, depth int) error {
 		if err != nil {
 			return err
 		}
-		obj.Insert(ast.StringTerm(key), ast.NewTerm(val))
+		obj.Insert(keyTerm(key), ast.NewTerm(val))
 	}
 	for _, m := range merged {
 		if m.Kind == yaml.AliasNode {
