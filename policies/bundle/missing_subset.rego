@@ -21,44 +21,49 @@ import data.intentc.lib.bundle
 # One rule per place a route names a destination (its route list, its
 # mirror, its mirrors), rather than one over the set of all three that
 # each route would build: three sets and two unions per route were most of
-# this rule's cost.
-deny contains finding if {
-	some [k, vs] in bundle.virtual_services
-	some proto in ["http", "tcp", "tls"]
-	some i, route in vs.spec[proto]
+# this rule's cost. The routes are listed once for the three. A subset is
+# tested in the rule's body and the finding built only when it is missing:
+# a function call per destination (its arguments hashed and its result
+# cached, then never read again) was most of what remained.
+deny contains finding(k, vs, proto, i, ["route", j, "destination", "subset"], host, subset) if {
+	some [k, vs, proto, i, route] in routes
 	some j, d in route.route
-	finding := missing(k, vs, proto, i, ["route", j, "destination", "subset"], d.destination)
-}
-
-deny contains finding if {
-	some [k, vs] in bundle.virtual_services
-	some proto in ["http", "tcp", "tls"]
-	some i, route in vs.spec[proto]
-	route.mirror
-	finding := missing(k, vs, proto, i, ["mirror", "subset"], route.mirror)
-}
-
-deny contains finding if {
-	some [k, vs] in bundle.virtual_services
-	some proto in ["http", "tcp", "tls"]
-	some i, route in vs.spec[proto]
-	some j, m in route.mirrors
-	finding := missing(k, vs, proto, i, ["mirrors", j, "destination", "subset"], m.destination)
-}
-
-# missing is the finding for a destination of route i of vs (bundle
-# object k) at path (under the route) whose subset no DestinationRule
-# visible from the VirtualService's namespace defines.
-missing(k, vs, proto, i, path, dest) := {
-	"msg": sprintf("%s route #%d sends to subset %q of %s, which no DestinationRule visible from %s defines", [proto, i, subset, host, ns]),
-	"object": k,
-	"path": array.concat(["spec", proto, i], path),
-} if {
-	subset := dest.subset
+	subset := d.destination.subset
 	is_string(subset)
 	ns := vs.metadata.namespace
-	host := lib.fqdn(dest.host, ns)
+	host := lib.fqdn(d.destination.host, ns)
 	not defined(host, subset, ns)
+}
+
+deny contains finding(k, vs, proto, i, ["mirror", "subset"], host, subset) if {
+	some [k, vs, proto, i, route] in routes
+	subset := route.mirror.subset
+	is_string(subset)
+	ns := vs.metadata.namespace
+	host := lib.fqdn(route.mirror.host, ns)
+	not defined(host, subset, ns)
+}
+
+deny contains finding(k, vs, proto, i, ["mirrors", j, "destination", "subset"], host, subset) if {
+	some [k, vs, proto, i, route] in routes
+	some j, m in route.mirrors
+	subset := m.destination.subset
+	is_string(subset)
+	ns := vs.metadata.namespace
+	host := lib.fqdn(m.destination.host, ns)
+	not defined(host, subset, ns)
+}
+
+routes := [[k, vs, proto, i, route] |
+	some [k, vs] in bundle.virtual_services
+	some proto in ["http", "tcp", "tls"]
+	some i, route in vs.spec[proto]
+]
+
+finding(k, vs, proto, i, path, host, subset) := {
+	"msg": sprintf("%s route #%d sends to subset %q of %s, which no DestinationRule visible from %s defines", [proto, i, subset, host, vs.metadata.namespace]),
+	"object": k,
+	"path": array.concat(["spec", proto, i], path),
 }
 
 defined(host, subset, _) if [host, subset] in open_subsets

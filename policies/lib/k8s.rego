@@ -111,13 +111,12 @@ port_number(p) := to_number(p) if {
 # --- hosts -----------------------------------------------------------------------
 
 # fqdn expands a short host name the way Istio does: a name without dots is
-# relative to the namespace of the object that names it.
-fqdn(host, ns) := sprintf("%s.%s.svc.cluster.local", [host, ns]) if {
-	not contains(host, ".")
-	host != "*"
-}
+# relative to the namespace of the object that names it. (One rule with an
+# else, not two: a function evaluates every rule it has, and most hosts
+# intentc writes are already full names.)
+fqdn(host, ns) := host if contains(host, ".")
 
-fqdn(host, _) := host if contains(host, ".")
+else := sprintf("%s.%s.svc.cluster.local", [host, ns]) if host != "*"
 
 # service_namespace is the namespace of a Kubernetes service host.
 service_namespace(host) := parts[1] if {
