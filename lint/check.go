@@ -786,13 +786,26 @@ func kindOf(ref string) string {
 }
 
 // bundleInput is {"cluster": c, "objects": [{"path", "cluster", "object"}],
-// "by_kind": {kind: [[index, object]]}}, built from the objects' values as
-// they are (no conversion). by_kind is the grouping the bundle rules begin
-// with (lib.bundle.of_kind), which cost them 3-4 µs per object in Rego.
+// "by_kind": {kind: [[index, object]]}, "by_namespace": {kind: {namespace:
+// [[index, object]]}}}, built from the objects' values as they are (no
+// conversion). by_kind is the grouping the bundle rules begin with
+// (lib.bundle.of_kind), which cost them 3-4 µs per object in Rego;
+// by_namespace (of the objects that have a metadata.namespace) is the one
+// the default-deny rule looks policies up in, which cost the rules two
+// more passes over a cluster's policies. Both keep input order.
 func bundleInput(cluster string, members []*object) ast.Value {
 	path, clusterKey, objectKey := keyTerm("path"), keyTerm("cluster"), keyTerm("object")
 	terms := make([]*ast.Term, len(members))
 	byKind := map[string][]*ast.Term{}
+	type group struct {
+		ns      *ast.Term
+		members []*ast.Term
+	}
+	type nsKey struct {
+		odd bool   // not a non-empty string: s is the value as Rego prints it
+		s   string // the namespace
+	}
+	byNS := map[string]map[nsKey]*group{}
 	for i, o := range members {
 		obj := ast.NewTerm(o.value)
 		terms[i] = ast.ObjectTerm(
@@ -800,19 +813,67 @@ func bundleInput(cluster string, members []*object) ast.Value {
 			ast.Item(clusterKey, ast.StringTerm(o.cluster)),
 			ast.Item(objectKey, obj),
 		)
-		if o.kind != "" {
-			byKind[o.kind] = append(byKind[o.kind], ast.ArrayTerm(ast.InternedTerm(i), obj))
+		if o.kind == "" {
+			continue
 		}
+		pair := ast.ArrayTerm(ast.InternedTerm(i), obj)
+		byKind[o.kind] = append(byKind[o.kind], pair)
+		var ns *ast.Term
+		key := nsKey{s: o.namespace}
+		if key.s == "" { // rare: empty, not a string, or none
+			if ns = namespaceOf(o.value); ns == nil {
+				continue
+			}
+			key = nsKey{odd: true, s: ns.String()}
+		}
+		m := byNS[o.kind]
+		if m == nil {
+			m = map[nsKey]*group{}
+			byNS[o.kind] = m
+		}
+		g := m[key]
+		if g == nil {
+			if ns == nil {
+				ns = ast.StringTerm(key.s)
+			}
+			g = &group{ns: ns}
+			m[key] = g
+		}
+		g.members = append(g.members, pair)
 	}
-	kinds := ast.NewObject()
+	kinds, namespaced := ast.NewObject(), ast.NewObject()
 	for _, k := range slices.Sorted(maps.Keys(byKind)) {
 		kinds.Insert(keyTerm(k), ast.ArrayTerm(byKind[k]...))
+		if m := byNS[k]; m != nil {
+			nss := ast.NewObject()
+			for _, g := range m { // an object iterates in key order, whatever the order of insertion
+				nss.Insert(g.ns, ast.ArrayTerm(g.members...))
+			}
+			namespaced.Insert(keyTerm(k), ast.NewTerm(nss))
+		}
 	}
 	return ast.NewObject(
 		ast.Item(clusterKey, ast.StringTerm(cluster)),
 		ast.Item(keyTerm("objects"), ast.ArrayTerm(terms...)),
 		ast.Item(keyTerm("by_kind"), ast.NewTerm(kinds)),
+		ast.Item(keyTerm("by_namespace"), ast.NewTerm(namespaced)),
 	)
+}
+
+// namespaceOf is the term of v's metadata.namespace, or nil.
+func namespaceOf(v ast.Value) *ast.Term {
+	var t *ast.Term
+	for _, k := range []string{"metadata", "namespace"} {
+		obj, ok := v.(ast.Object)
+		if !ok {
+			return nil
+		}
+		if t = obj.Get(keyTerm(k)); t == nil {
+			return nil
+		}
+		v = t.Value
+	}
+	return t
 }
 
 // combinedInput is conftest's --combine input: [{"path", "contents"}], one

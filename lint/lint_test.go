@@ -127,10 +127,11 @@ func TestDispatchLosesNothing(t *testing.T) {
 	}
 }
 
-// TestBundleByKind: the grouping by kind that bundleInput hands the bundle
-// rules is the one they make themselves from the objects (as they do for
-// an input without it), over the fixtures and every golden case and
-// example, and so are the rules' findings.
+// TestBundleByKind: the groupings by kind and by namespace that
+// bundleInput hands the bundle rules are the ones they make themselves
+// from the objects (as they do for an input without them), over the
+// fixtures and every golden case and example, and so are the rules'
+// findings.
 func TestBundleByKind(t *testing.T) {
 	mods, _, err := policies.Load(false)
 	if err != nil {
@@ -141,7 +142,9 @@ func TestBundleByKind(t *testing.T) {
 		t.Fatal(c.Errors)
 	}
 	ctx := context.Background()
-	query := "g := data.intentc.lib.bundle.of_kind; f := " + strings.TrimPrefix(builtinQuery(policies.BundleRoot, nil), "b := ")
+	query := "g := data.intentc.lib.bundle.of_kind; " +
+		"byns := [data.intentc.lib.bundle.authorization_policies_in, data.intentc.lib.bundle.network_policies_in]; " +
+		"f := " + strings.TrimPrefix(builtinQuery(policies.BundleRoot, nil), "b := ")
 	q, err := rego.New(rego.Compiler(c), rego.Query(query)).PrepareForEval(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +158,39 @@ func TestBundleByKind(t *testing.T) {
 		hand = append(hand, objs...)
 	}
 	bundles = append(bundles, hand)
+	// What the fixtures lack: policies of another API group (alone in
+	// their namespace, and beside one of the group), and namespaces
+	// empty, missing and not a string.
+	odd, _ := parseSource(source{path: "odd.yaml", handWritten: true, data: []byte(`
+apiVersion: other.example/v1
+kind: AuthorizationPolicy
+metadata: {name: a, namespace: elsewhere}
+---
+apiVersion: other.example/v1
+kind: NetworkPolicy
+metadata: {name: b, namespace: shared}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: c, namespace: shared}
+spec: {podSelector: {}, policyTypes: [Egress]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: d, namespace: ""}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: e}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: f, namespace: 7}
+`)})
+	if len(odd) != 6 {
+		t.Fatalf("the odd bundle has %d objects, not 6", len(odd))
+	}
+	bundles = append(bundles, odd)
 	dirs, _ := filepath.Glob(filepath.Join("..", "testdata", "compile", "*", "in"))
 	for _, dir := range append(dirs, example) {
 		res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
@@ -172,12 +208,12 @@ func TestBundleByKind(t *testing.T) {
 			bundles = append(bundles, objs)
 		}
 	}
-	grouped := 0
+	grouped, namespaced := 0, 0
 	for i, members := range bundles {
 		with := bundleInput("c", members).(ast.Object)
 		without := ast.NewObject()
 		with.Foreach(func(k, v *ast.Term) {
-			if k.Value.Compare(ast.String("by_kind")) != 0 {
+			if k.Value.Compare(ast.String("by_kind")) != 0 && k.Value.Compare(ast.String("by_namespace")) != 0 {
 				without.Insert(k, v)
 			}
 		})
@@ -193,9 +229,12 @@ func TestBundleByKind(t *testing.T) {
 		for _, l := range got[0][0].Bindings["g"].([]any) {
 			grouped += len(l.([]any))
 		}
+		for _, byNS := range got[0][0].Bindings["byns"].([]any) {
+			namespaced += len(byNS.(map[string]any))
+		}
 	}
-	if grouped == 0 {
-		t.Fatal("no object of a bundle kind: the test compares nothing")
+	if grouped == 0 || namespaced == 0 {
+		t.Fatalf("%d objects of a bundle kind, %d namespaces with policies: the test compares nothing", grouped, namespaced)
 	}
 }
 

@@ -43,7 +43,8 @@ const intro = "Every object intentc generates, and every hand-written manifest `
 	"built-in Rego rules below (DESIGN §4). **Object** rules see one object (`input` is the manifest, the\n" +
 	"Neutron JSON document or the Heat template); **bundle** rules see one cluster at a time (`input` is\n" +
 	"`{\"cluster\": name, \"objects\": [{\"path\", \"cluster\", \"object\"}]}`, and `by_kind`, each kind's\n" +
-	"`[index, object]` pairs in that order, which the rules would otherwise group themselves). A finding on a generated object is\n" +
+	"`[index, object]` pairs in that order, and `by_namespace`, the same per kind and namespace, which the rules would\n" +
+	"otherwise group themselves). A finding on a generated object is\n" +
 	"reported at the intent that produced it (the `intentc.dev/source` annotation, or the provenance in a\n" +
 	"security-group rule's `description`), with the rule's severity; on a hand-written manifest, at the\n" +
 	"field in that file, with the hand-written severity. An object labelled\n" +
