@@ -4,12 +4,23 @@ package lint
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/profiler"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+
 	"github.com/intentc/intentc/bench/fleet"
 	"github.com/intentc/intentc/compiler"
+	"github.com/intentc/intentc/policies"
 )
 
 // The benchmarks measure what the checks add to a compile: compile alone,
@@ -79,5 +90,107 @@ func BenchmarkNew(b *testing.B) {
 		if e, diags := New(Options{}); e == nil {
 			b.Fatal(diags)
 		}
+	}
+}
+
+var bundleProfile = flag.String("bundle.profile", "", "BenchmarkBundle: print OPA's profile of one evaluation of this bundle rule (or all), expression by expression")
+
+// BenchmarkBundle is the longest single evaluation of a check: the bundle
+// rules over one cluster (of bench/fleet's 1,000 services over 3), all of
+// them and each alone (sharing their indexes, the rules cost less together
+// than their sum), and building that input. A check runs a cluster's
+// bundle on one core while the cluster's objects fill the others.
+// -bundle.profile=RULE prints OPA's profile of the rule, expression by
+// expression (its tracing slows each expression several times over, so
+// the shares are what it tells, not the times).
+func BenchmarkBundle(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := fleet.Write(dir, fleet.Options{Services: 1000, Clusters: 3}); err != nil {
+		b.Fatal(err)
+	}
+	e := engine(b)
+	ctx := context.Background()
+	res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
+	if diags.HasErrors() {
+		b.Fatalf("intent does not compile:\n%s", diags.Error())
+	}
+	cluster := ""
+	var members []*object
+	for _, f := range res.Files {
+		if !checkedOutput(f.Path) || cluster != "" && clusterOf(f.Path) != cluster {
+			continue
+		}
+		cluster = clusterOf(f.Path)
+		objs, _ := parseSource(source{path: f.Path, cluster: cluster, data: f.Data, json: f.JSON})
+		for _, o := range objs {
+			if e.bundleKinds[o.kind] {
+				members = append(members, o)
+			}
+		}
+	}
+	if len(members) == 0 {
+		b.Fatal("no object of a bundle kind in the fleet")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.setMesh(ctx, MeshData(res.Model)); err != nil {
+		b.Fatal(err)
+	}
+	txn, err := e.store.NewTransaction(ctx, storage.TransactionParams{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.store.Abort(ctx, txn)
+
+	b.Run("input", func(b *testing.B) {
+		for b.Loop() {
+			bundleInput(cluster, members)
+		}
+		b.ReportMetric(float64(len(members)), "members/op")
+	})
+	in := bundleInput(cluster, members)
+
+	// A query per rule needs the compiler, which an Engine does not keep:
+	// the same policies, compiled as New compiles them.
+	mods, _, err := policies.Load(false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := ast.NewCompiler().WithEnablePrintStatements(false)
+	if c.Compile(mods); c.Failed() {
+		b.Fatal(c.Errors)
+	}
+	shareStringTerms(c)
+	shared := newSharedCache(c)
+	for _, name := range append([]string{"all"}, slices.Sorted(maps.Keys(e.rules[policies.ScopeBundle]))...) {
+		var only []string // all
+		if name != "all" {
+			only = []string{name}
+		}
+		pq, err := rego.New(rego.Compiler(c), rego.Store(e.store), rego.Query(builtinQuery(policies.BundleRoot, only))).PrepareForEval(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		eval := func(opts ...rego.EvalOption) {
+			rs, err := evalQuery(ctx, &pq, shared, in, append(opts, rego.EvalTransaction(txn))...)
+			if err != nil || !nothingFound(rs) {
+				b.Fatalf("%s: %v, %v (a benchmark of findings measures the wrong thing)", name, rs, err)
+			}
+		}
+		if *bundleProfile == name {
+			p := profiler.New()
+			eval(rego.EvalQueryTracer(p))
+			for _, s := range p.ReportTopNResults(40, []string{"total_time_ns"}) {
+				fmt.Printf("%9.3f ms %7d evals %7d redos  %s:%d  %s\n", float64(s.ExprTimeNs)/1e6, s.NumEval, s.NumRedo,
+					s.Location.File, s.Location.Row, strings.Join(strings.Fields(string(s.Location.Text)), " "))
+			}
+		}
+		b.Run(name, func(b *testing.B) {
+			start := cpuTime()
+			for b.Loop() {
+				eval()
+			}
+			b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+		})
 	}
 }
