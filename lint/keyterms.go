@@ -71,23 +71,23 @@ func shareStringTerms(c *ast.Compiler) {
 			ts[i] = t
 		}
 	}
-	for _, m := range c.Modules {
-		// A call's operands: object.get(x, "spec", {}) looks "spec" up.
-		ast.WalkExprs(m, func(e *ast.Expr) bool {
-			if ts, ok := e.Terms.([]*ast.Term); ok {
+	// One walk: a call's operands (object.get(x, "spec", {}) looks
+	// "spec" up) and every ref's elements.
+	visit := ast.NewGenericVisitor(func(x any) bool {
+		switch x := x.(type) {
+		case *ast.Expr:
+			if ts, ok := x.Terms.([]*ast.Term); ok {
 				share(ts, 1)
 			}
-			return false
-		})
-		ast.WalkTerms(m, func(t *ast.Term) bool {
-			switch v := t.Value.(type) {
-			case ast.Ref:
-				share(v, 1)
-			case ast.Call:
-				share(v, 1)
-			}
-			return false
-		})
+		case ast.Ref:
+			share(x, 1)
+		case ast.Call:
+			share(x, 1)
+		}
+		return false
+	})
+	for _, m := range c.Modules {
+		visit.Walk(m)
 	}
 	stringTerms.Store(&next)
 }
