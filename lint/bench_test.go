@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/profiler"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
@@ -150,17 +149,8 @@ func BenchmarkBundle(b *testing.B) {
 	})
 	in := bundleInput(cluster, members)
 
-	// A query per rule needs the compiler, which an Engine does not keep:
-	// the same policies, compiled as New compiles them.
-	mods, _, err := policies.Load(false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := ast.NewCompiler().WithEnablePrintStatements(false)
-	if c.Compile(mods); c.Failed() {
-		b.Fatal(c.Errors)
-	}
-	shareStringTerms(c)
+	// A query per rule needs the compiler, which an Engine does not keep.
+	c := builtinCompiler(b)
 	shared := newSharedCache(c)
 	for _, name := range append([]string{"all"}, slices.Sorted(maps.Keys(e.rules[policies.ScopeBundle]))...) {
 		var only []string // all

@@ -3,7 +3,6 @@ package lint
 import (
 	"testing"
 
-	"github.com/intentc/intentc/policies"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"go.yaml.in/yaml/v3"
 )
@@ -11,15 +10,7 @@ import (
 // The policies and the values they read must share their key terms, or
 // every key look-up compares strings again (keyterms.go).
 func TestPolicyAndValueShareKeyTerms(t *testing.T) {
-	mods, _, err := policies.Load(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ast.NewCompiler()
-	if c.Compile(mods); c.Failed() {
-		t.Fatal(c.Errors)
-	}
-	shareStringTerms(c)
+	c := builtinCompiler(t)
 
 	refKeys := map[string]*ast.Term{}
 	for _, m := range c.Modules {

@@ -127,20 +127,29 @@ func TestDispatchLosesNothing(t *testing.T) {
 	}
 }
 
+// builtinCompiler is the built-in policies compiled as New compiles them,
+// for queries an Engine does not prepare.
+func builtinCompiler(t testing.TB) *ast.Compiler {
+	t.Helper()
+	mods, _, err := policies.Load(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ast.NewCompiler().WithEnablePrintStatements(false)
+	if c.Compile(mods); c.Failed() {
+		t.Fatal(c.Errors)
+	}
+	shareStringTerms(c)
+	return c
+}
+
 // TestBundleByKind: the groupings by kind and by namespace that
 // bundleInput hands the bundle rules are the ones they make themselves
 // from the objects (as they do for an input without them), over the
 // fixtures and every golden case and example, and so are the rules'
 // findings.
 func TestBundleByKind(t *testing.T) {
-	mods, _, err := policies.Load(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ast.NewCompiler()
-	if c.Compile(mods); c.Failed() {
-		t.Fatal(c.Errors)
-	}
+	c := builtinCompiler(t)
 	ctx := context.Background()
 	query := "g := data.intentc.lib.bundle.of_kind; " +
 		"byns := [data.intentc.lib.bundle.authorization_policies_in, data.intentc.lib.bundle.network_policies_in]; " +
