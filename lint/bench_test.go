@@ -92,7 +92,12 @@ func BenchmarkNew(b *testing.B) {
 	}
 }
 
-var bundleProfile = flag.String("bundle.profile", "", "BenchmarkBundle: print OPA's profile of one evaluation of this bundle rule (or all), expression by expression")
+var (
+	bundleProfile  = flag.String("bundle.profile", "", "BenchmarkBundle: print OPA's profile of one evaluation of this bundle rule (or all), expression by expression")
+	objectsProfile = flag.String("objects.profile", "", "BenchmarkObjects: print OPA's profile of this kind's query over the cluster's objects, expression by expression")
+	bundleServices = flag.Int("bundle.n", 1000, "BenchmarkBundle: services in the fleet whose first cluster is measured (-bundle.n 10000 shows how a bundle scales)")
+	bundleClusters = flag.Int("bundle.c", 3, "BenchmarkBundle: clusters in that fleet")
+)
 
 // BenchmarkBundle is the longest single evaluation of a check: the bundle
 // rules over one cluster (of bench/fleet's 1,000 services over 3), all of
@@ -104,7 +109,7 @@ var bundleProfile = flag.String("bundle.profile", "", "BenchmarkBundle: print OP
 // the shares are what it tells, not the times).
 func BenchmarkBundle(b *testing.B) {
 	dir := b.TempDir()
-	if _, err := fleet.Write(dir, fleet.Options{Services: 1000, Clusters: 3}); err != nil {
+	if _, err := fleet.Write(dir, fleet.Options{Services: *bundleServices, Clusters: *bundleClusters}); err != nil {
 		b.Fatal(err)
 	}
 	e := engine(b)
@@ -170,10 +175,7 @@ func BenchmarkBundle(b *testing.B) {
 		if *bundleProfile == name {
 			p := profiler.New()
 			eval(rego.EvalQueryTracer(p))
-			for _, s := range p.ReportTopNResults(40, []string{"total_time_ns"}) {
-				fmt.Printf("%9.3f ms %7d evals %7d redos  %s:%d  %s\n", float64(s.ExprTimeNs)/1e6, s.NumEval, s.NumRedo,
-					s.Location.File, s.Location.Row, strings.Join(strings.Fields(string(s.Location.Text)), " "))
-			}
+			printProfile(p)
 		}
 		b.Run(name, func(b *testing.B) {
 			start := cpuTime()
@@ -182,5 +184,106 @@ func BenchmarkBundle(b *testing.B) {
 			}
 			b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
 		})
+	}
+}
+
+// BenchmarkObjects is the per-object rules: each kind's query over the
+// distinct objects of that kind in one cluster of bench/fleet's fleet of
+// 1,000 services over 3, as a check evaluates them (on one core, with the
+// shared cache, without the memo), in µs per object; then each rule alone,
+// and "overhead", a query that reads nothing: what an evaluation costs
+// before any rule. -objects.profile=KIND prints OPA's profile of the
+// kind's query, expression by expression.
+func BenchmarkObjects(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := fleet.Write(dir, fleet.Options{Services: 1000, Clusters: 3}); err != nil {
+		b.Fatal(err)
+	}
+	e := engine(b)
+	ctx := context.Background()
+	res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
+	if diags.HasErrors() {
+		b.Fatalf("intent does not compile:\n%s", diags.Error())
+	}
+	byKind := map[string][]*object{}
+	seen := map[string]bool{} // copies are evaluated once (evalMemo)
+	cluster := ""
+	for _, f := range res.Files {
+		if !checkedOutput(f.Path) || cluster != "" && clusterOf(f.Path) != cluster || seen[string(f.JSON)] {
+			continue
+		}
+		seen[string(f.JSON)] = true
+		cluster = clusterOf(f.Path)
+		objs, _ := parseSource(source{path: f.Path, cluster: cluster, data: f.Data, json: f.JSON})
+		for _, o := range objs {
+			if _, ok := e.object[o.kind]; ok {
+				byKind[o.kind] = append(byKind[o.kind], o)
+			}
+		}
+	}
+	if len(byKind) == 0 {
+		b.Fatal("no object of a kind the per-object rules judge in the fleet")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.setMesh(ctx, MeshData(res.Model)); err != nil {
+		b.Fatal(err)
+	}
+	txn, err := e.store.NewTransaction(ctx, storage.TransactionParams{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.store.Abort(ctx, txn)
+
+	c := builtinCompiler(b)
+	prepare := func(query string) *rego.PreparedEvalQuery {
+		pq, err := rego.New(rego.Compiler(c), rego.Store(e.store), rego.Query(query)).PrepareForEval(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &pq
+	}
+	overhead := prepare("b := []")
+	for _, kind := range slices.Sorted(maps.Keys(byKind)) {
+		objs := byKind[kind]
+		if *objectsProfile == kind {
+			p := profiler.New()
+			for _, o := range objs {
+				if _, err := evalQuery(ctx, e.object[kind], e.shared, o.value, rego.EvalTransaction(txn), rego.EvalQueryTracer(p)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			printProfile(p)
+		}
+		run := func(name string, pq *rego.PreparedEvalQuery) {
+			b.Run(kind+"/"+name, func(b *testing.B) {
+				start := cpuTime()
+				for b.Loop() {
+					for _, o := range objs {
+						rs, err := evalQuery(ctx, pq, e.shared, o.value, rego.EvalTransaction(txn))
+						if err != nil || !nothingFound(rs) {
+							b.Fatalf("%v, %v (a benchmark of findings measures the wrong thing)", rs, err)
+						}
+					}
+				}
+				b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N)/float64(len(objs))/1000, "cpu-µs/object")
+				b.ReportMetric(float64(len(objs)), "objects")
+			})
+		}
+		run("all", e.object[kind])
+		for _, r := range slices.Sorted(maps.Keys(e.rules[policies.ScopeObject])) {
+			if slices.Contains(e.rules[policies.ScopeObject][r].Kinds, kind) {
+				run(r, prepare(builtinQuery(policies.ObjectRoot, []string{r})))
+			}
+		}
+		run("overhead", overhead)
+	}
+}
+
+// printProfile prints the 40 expressions OPA's profiler found longest.
+func printProfile(p *profiler.Profiler) {
+	for _, s := range p.ReportTopNResults(40, []string{"total_time_ns"}) {
+		fmt.Printf("%9.3f ms %7d evals %7d redos  %s:%d  %s\n", float64(s.ExprTimeNs)/1e6, s.NumEval, s.NumRedo,
+			s.Location.File, s.Location.Row, strings.Join(strings.Fields(string(s.Location.Text)), " "))
 	}
 }
