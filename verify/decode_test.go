@@ -129,3 +129,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// yamlDocs are the root mappings of data's documents, as yaml.v3 reads them.
+func yamlDocs(t *testing.T, data []byte) []*yaml.Node {
+	t.Helper()
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	var out []*yaml.Node
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return out
+		}
+		if len(n.Content) > 0 && n.Content[0].Kind == yaml.MappingNode {
+			out = append(out, n.Content[0])
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/intentc/intentc/compiler/diag"
 	"github.com/intentc/intentc/compiler/ir"
 	"github.com/intentc/intentc/compiler/manifest"
+	"github.com/intentc/intentc/internal/fastyaml"
 )
 
 // Options tune what an Analyzer reads besides the manifests.
@@ -507,7 +508,7 @@ func lineAt(lines []int, i int) int {
 // parseDocs parses every document of a file (up to the first syntax
 // error), keeping the mappings.
 func parseDocs(data []byte) ([]*yaml.Node, error) {
-	if docs, err := fastParse(data); err == nil {
+	if docs, _, err := fastyaml.Parse(data); err == nil {
 		return docs, nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
