@@ -11,7 +11,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/intentc/intentc/bench/fleet"
 	"github.com/intentc/intentc/compiler/diag"
+	"github.com/intentc/intentc/internal/fastyaml"
 )
 
 const fuzzDeadline = 5 * time.Second
@@ -78,6 +80,8 @@ func FuzzParseFile(f *testing.F) {
 		if !reflect.DeepEqual(diags, diags2) || len(docs) != len(docs2) || len(others) != len(others2) {
 			t.Errorf("two parses differ:\n%v\n%v", diags, diags2)
 		}
+		// And the same whichever reader builds the YAML nodes.
+		within(t, fuzzDeadline, func() { sameWithYAMLv3(t, data, docs, others, diags) })
 	})
 }
 
@@ -119,5 +123,67 @@ func checkPos(t *testing.T, p diag.Pos, d diag.Diagnostic) {
 	t.Helper()
 	if p.File != testFile || p.Line < 0 || p.Col < 0 || (p.Line == 0 && p.Col != 0) {
 		t.Errorf("finding %v has position %+v, not in %s", d, p, testFile)
+	}
+}
+
+// sameWithYAMLv3 fails unless ParseFile's results for data (docs, others,
+// diags) are what it gives when yaml.v3 reads every file.
+func sameWithYAMLv3(t *testing.T, data []byte, docs []*Document, others []*yaml.Node, diags diag.List) {
+	t.Helper()
+	docs2, others2, diags2 := parseFile(testFile, data, false)
+	if !reflect.DeepEqual(diags, diags2) {
+		t.Errorf("the fast reader's findings differ from yaml.v3's:\n%v\n%v", diags, diags2)
+	}
+	if !reflect.DeepEqual(docs, docs2) {
+		t.Errorf("the fast reader's documents differ from yaml.v3's")
+	}
+	if len(others) != len(others2) {
+		t.Errorf("the fast reader gives %d other documents, yaml.v3 %d", len(others), len(others2))
+	}
+	for i := range min(len(others), len(others2)) {
+		if others[i].Line != others2[i].Line || others[i].Column != others2[i].Column {
+			t.Errorf("other document %d at %d:%d, with yaml.v3 at %d:%d", i, others[i].Line, others[i].Column, others2[i].Line, others2[i].Column)
+		}
+	}
+}
+
+// TestFastReaderMatchesYAMLv3: every YAML file of the repository (intent,
+// manifests, golden outputs) and a generated fleet's intent parse to the
+// same documents, other documents and findings with the fast reader as
+// with yaml.v3; and the fast reader reads the fleet's files and the
+// examples' intent (it saves nothing on what it refuses).
+func TestFastReaderMatchesYAMLv3(t *testing.T) {
+	var files []string
+	for _, root := range []string{filepath.Join("..", "..", "testdata"), filepath.Join("..", "..", "examples"), "testdata"} {
+		_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() && (filepath.Ext(p) == ".yaml" || filepath.Ext(p) == ".yml") {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	dir := t.TempDir()
+	if _, err := fleet.Write(dir, fleet.Options{Services: 100, Clusters: 4}); err != nil {
+		t.Fatal(err)
+	}
+	fleetFiles, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if len(files) < 100 || len(fleetFiles) == 0 {
+		t.Fatalf("only %d files and %d fleet files", len(files), len(fleetFiles))
+	}
+	examples, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*", "intents", "*.yaml"))
+	mustRead := map[string]bool{}
+	for _, f := range append(fleetFiles, examples...) {
+		mustRead[f] = true
+	}
+	for _, f := range append(files, fleetFiles...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, others, diags := ParseFile(testFile, data)
+		sameWithYAMLv3(t, data, docs, others, diags)
+		if _, _, err := fastyaml.Parse(data); err != nil && mustRead[f] {
+			t.Errorf("%s: the fast reader refuses it", f)
+		}
 	}
 }
