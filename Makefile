@@ -39,11 +39,11 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## fuzz: short runs of the fuzz targets of the intent parser and of
-## verify's YAML reader (seed corpora in testdata/fuzz)
+## the fast YAML reader (seed corpora in testdata/fuzz)
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./compiler/intent -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./verify -run '^$$' -fuzz '^FuzzFastParse$$' -fuzztime 10s
+	$(GO) test ./internal/fastyaml -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s
 	$(GO) test ./verify -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s
 
 bench:
