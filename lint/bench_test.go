@@ -100,7 +100,8 @@ var (
 )
 
 // BenchmarkBundle is the longest single evaluation of a check: the bundle
-// rules over one cluster (of bench/fleet's 1,000 services over 3), all of
+// rules over one cluster (of bench/fleet's 1,000 services over 3, or
+// -bundle.n over -bundle.c, to see how a bundle scales), all of
 // them and each alone (sharing their indexes, the rules cost less together
 // than their sum), and building that input. A check runs a cluster's
 // bundle on one core while the cluster's objects fill the others.
