@@ -167,17 +167,20 @@ func parseDocumentsWith(name string, data []byte, fast bool) ([]document, error)
 	// Most manifests are in the subset fastyaml reads, several times
 	// faster than yaml.v3 (which reads the rest, a JSON file among them,
 	// and words the syntax errors). It leaves out the empty documents, as
-	// the loop below does.
-	if roots, _, err := fastyaml.Parse(data); fast && err == nil {
-		for _, r := range roots {
-			n := &yaml.Node{Kind: yaml.DocumentNode, Line: r.Line, Column: r.Column, Content: []*yaml.Node{r}}
-			v, err := toValue(n)
-			if err != nil {
-				return docs, err
+	// the loop below does. Its strings, and so the values', share data's
+	// bytes: a source's data is read for the check and never changed.
+	if fast {
+		if roots, _, err := fastyaml.Parse(data); err == nil {
+			for _, r := range roots {
+				n := &yaml.Node{Kind: yaml.DocumentNode, Line: r.Line, Column: r.Column, Content: []*yaml.Node{r}}
+				v, err := toValue(n)
+				if err != nil {
+					return docs, err
+				}
+				docs = append(docs, document{node: n, value: v})
 			}
-			docs = append(docs, document{node: n, value: v})
+			return docs, nil
 		}
-		return docs, nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {

@@ -187,3 +187,25 @@ func TestFastReaderMatchesYAMLv3(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFileOwnsItsStrings: the documents ParseFile returns do not
+// change when the caller reuses the buffer it read (the fast reader's
+// strings share the bytes they are read from).
+func TestParseFileOwnsItsStrings(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "cross-cloud", "intents", "inventory.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fastyaml.Parse(data); err != nil {
+		t.Fatalf("the fast reader refuses the example: %v", err)
+	}
+	want, _, _ := ParseFile(testFile, data)
+	buf := slices.Clone(data)
+	got, _, _ := ParseFile(testFile, buf)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("the documents changed with the buffer they were read from")
+	}
+}

@@ -112,18 +112,22 @@ func parseFile(name string, data []byte, fast bool) (docs []*Document, others []
 	// nodes yaml.v3 would several times faster (yaml.v3 was a fifth of a
 	// large compile). What it refuses — and a file past the document
 	// limit, which is reported where yaml.v3 finds the document — is read
-	// by yaml.v3, which also words the syntax errors.
-	if roots, empty, err := fastyaml.Parse(data); fast && err == nil && len(roots)+empty <= maxDocsPerFile {
-		for _, root := range roots {
-			doc, other := parseDocument(name, root, &diags)
-			if doc != nil {
-				docs = append(docs, doc)
+	// by yaml.v3, which also words the syntax errors. Its strings share
+	// the bytes they are read from: a copy, so that the documents do not
+	// change with a caller's buffer.
+	if fast {
+		if roots, empty, err := fastyaml.Parse(bytes.Clone(data)); err == nil && len(roots)+empty <= maxDocsPerFile {
+			for _, root := range roots {
+				doc, other := parseDocument(name, root, &diags)
+				if doc != nil {
+					docs = append(docs, doc)
+				}
+				if other != nil {
+					others = append(others, other)
+				}
 			}
-			if other != nil {
-				others = append(others, other)
-			}
+			return docs, others, diags
 		}
-		return docs, others, diags
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for i := 0; ; i++ {
