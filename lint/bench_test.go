@@ -109,43 +109,17 @@ var (
 // expression (its tracing slows each expression several times over, so
 // the shares are what it tells, not the times).
 func BenchmarkBundle(b *testing.B) {
-	dir := b.TempDir()
-	if _, err := fleet.Write(dir, fleet.Options{Services: *bundleServices, Clusters: *bundleClusters}); err != nil {
-		b.Fatal(err)
-	}
-	e := engine(b)
+	e, cluster, objs, txn := firstCluster(b, *bundleServices, *bundleClusters, false)
 	ctx := context.Background()
-	res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
-	if diags.HasErrors() {
-		b.Fatalf("intent does not compile:\n%s", diags.Error())
-	}
-	cluster := ""
 	var members []*object
-	for _, f := range res.Files {
-		if !checkedOutput(f.Path) || cluster != "" && clusterOf(f.Path) != cluster {
-			continue
-		}
-		cluster = clusterOf(f.Path)
-		objs, _ := parseSource(source{path: f.Path, cluster: cluster, data: f.Data, json: f.JSON})
-		for _, o := range objs {
-			if e.bundleKinds[o.kind] {
-				members = append(members, o)
-			}
+	for _, o := range objs {
+		if e.bundleKinds[o.kind] {
+			members = append(members, o)
 		}
 	}
 	if len(members) == 0 {
 		b.Fatal("no object of a bundle kind in the fleet")
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.setMesh(ctx, MeshData(res.Model)); err != nil {
-		b.Fatal(err)
-	}
-	txn, err := e.store.NewTransaction(ctx, storage.TransactionParams{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.store.Abort(ctx, txn)
 
 	b.Run("input", func(b *testing.B) {
 		for b.Loop() {
@@ -196,45 +170,17 @@ func BenchmarkBundle(b *testing.B) {
 // before any rule. -objects.profile=KIND prints OPA's profile of the
 // kind's query, expression by expression.
 func BenchmarkObjects(b *testing.B) {
-	dir := b.TempDir()
-	if _, err := fleet.Write(dir, fleet.Options{Services: 1000, Clusters: 3}); err != nil {
-		b.Fatal(err)
-	}
-	e := engine(b)
+	e, _, objs, txn := firstCluster(b, 1000, 3, true)
 	ctx := context.Background()
-	res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
-	if diags.HasErrors() {
-		b.Fatalf("intent does not compile:\n%s", diags.Error())
-	}
 	byKind := map[string][]*object{}
-	seen := map[string]bool{} // copies are evaluated once (evalMemo)
-	cluster := ""
-	for _, f := range res.Files {
-		if !checkedOutput(f.Path) || cluster != "" && clusterOf(f.Path) != cluster || seen[string(f.JSON)] {
-			continue
-		}
-		seen[string(f.JSON)] = true
-		cluster = clusterOf(f.Path)
-		objs, _ := parseSource(source{path: f.Path, cluster: cluster, data: f.Data, json: f.JSON})
-		for _, o := range objs {
-			if _, ok := e.object[o.kind]; ok {
-				byKind[o.kind] = append(byKind[o.kind], o)
-			}
+	for _, o := range objs {
+		if _, ok := e.object[o.kind]; ok {
+			byKind[o.kind] = append(byKind[o.kind], o)
 		}
 	}
 	if len(byKind) == 0 {
 		b.Fatal("no object of a kind the per-object rules judge in the fleet")
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.setMesh(ctx, MeshData(res.Model)); err != nil {
-		b.Fatal(err)
-	}
-	txn, err := e.store.NewTransaction(ctx, storage.TransactionParams{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.store.Abort(ctx, txn)
 
 	c := builtinCompiler(b)
 	prepare := func(query string) *rego.PreparedEvalQuery {
@@ -287,4 +233,45 @@ func printProfile(p *profiler.Profiler) {
 		fmt.Printf("%9.3f ms %7d evals %7d redos  %s:%d  %s\n", float64(s.ExprTimeNs)/1e6, s.NumEval, s.NumRedo,
 			s.Location.File, s.Location.Row, strings.Join(strings.Fields(string(s.Location.Text)), " "))
 	}
+}
+
+// firstCluster compiles bench/fleet's fleet of n services over c clusters
+// and returns the objects of its first cluster (one of each copy when
+// distinct, as the memo evaluates them), and an engine set for the fleet's
+// mesh, locked, with a read transaction open until the benchmark ends.
+func firstCluster(b *testing.B, n, c int, distinct bool) (*Engine, string, []*object, storage.Transaction) {
+	b.Helper()
+	dir := b.TempDir()
+	if _, err := fleet.Write(dir, fleet.Options{Services: n, Clusters: c}); err != nil {
+		b.Fatal(err)
+	}
+	e := engine(b)
+	ctx := context.Background()
+	res, diags := compiler.Compile(compiler.Options{Paths: []string{dir}})
+	if diags.HasErrors() {
+		b.Fatalf("intent does not compile:\n%s", diags.Error())
+	}
+	cluster := ""
+	var objs []*object
+	seen := map[string]bool{}
+	for _, f := range res.Files {
+		if !checkedOutput(f.Path) || cluster != "" && clusterOf(f.Path) != cluster || distinct && seen[string(f.JSON)] {
+			continue
+		}
+		seen[string(f.JSON)] = true
+		cluster = clusterOf(f.Path)
+		os, _ := parseSource(source{path: f.Path, cluster: cluster, data: f.Data, json: f.JSON})
+		objs = append(objs, os...)
+	}
+	e.mu.Lock()
+	b.Cleanup(e.mu.Unlock)
+	if err := e.setMesh(ctx, MeshData(res.Model)); err != nil {
+		b.Fatal(err)
+	}
+	txn, err := e.store.NewTransaction(ctx, storage.TransactionParams{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.store.Abort(ctx, txn) })
+	return e, cluster, objs, txn
 }
