@@ -11,7 +11,8 @@
 // any input it accepts.
 //
 // Who uses it: compiler/intent for the intent files (yaml.v3 was a fifth
-// of a large compile), verify for the manifests the proof reads back.
+// of a large compile), lint for hand-written manifests, verify for the
+// manifests the proof reads back.
 //
 // Diagnostic codes: none; a refusal is not an error, and yaml.v3 reports
 // what is wrong with a file.
