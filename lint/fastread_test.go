@@ -1,31 +1,14 @@
 package lint
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/intentc/intentc/internal/fastyaml"
 )
-
-// sameTree fails unless two node trees have the same kinds, tags, styles,
-// values, positions and children: what findings and values are made of.
-func sameTree(a, b *yaml.Node, path string) error {
-	if a.Kind != b.Kind || a.ShortTag() != b.ShortTag() || a.Style != b.Style || a.Value != b.Value || a.Line != b.Line || a.Column != b.Column || len(a.Content) != len(b.Content) {
-		return fmt.Errorf("%s: {%d %s %d %q %d:%d %d} vs {%d %s %d %q %d:%d %d}", path,
-			a.Kind, a.ShortTag(), a.Style, a.Value, a.Line, a.Column, len(a.Content), b.Kind, b.ShortTag(), b.Style, b.Value, b.Line, b.Column, len(b.Content))
-	}
-	for i := range a.Content {
-		if err := sameTree(a.Content[i], b.Content[i], fmt.Sprintf("%s/%d", path, i)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // TestFastReaderMatchesYAMLv3: every YAML and JSON file of the repository
 // (hand-written manifests, intent, golden outputs) reads to the same
@@ -67,7 +50,7 @@ func TestFastReaderMatchesYAMLv3(t *testing.T) {
 				}
 				continue
 			}
-			if err := sameTree(got[i].node.Content[0], want[i].node.Content[0], f); err != nil {
+			if err := fastyaml.Compare(got[i].node.Content[0], want[i].node.Content[0], f); err != nil {
 				t.Error(err)
 			}
 		}

@@ -12,19 +12,6 @@ import (
 	"github.com/intentc/intentc/bench/fleet"
 )
 
-func sameNode(a, b *yaml.Node, path string) error {
-	if a.Kind != b.Kind || a.ShortTag() != b.ShortTag() || a.Style != b.Style || a.Value != b.Value || a.Line != b.Line || a.Column != b.Column || len(a.Content) != len(b.Content) {
-		return fmt.Errorf("%s: fast {kind %d tag %s style %d %q at %d:%d, %d children} vs yaml.v3 {kind %d tag %s style %d %q at %d:%d, %d children}",
-			path, a.Kind, a.ShortTag(), a.Style, a.Value, a.Line, a.Column, len(a.Content), b.Kind, b.ShortTag(), b.Style, b.Value, b.Line, b.Column, len(b.Content))
-	}
-	for i := range a.Content {
-		if err := sameNode(a.Content[i], b.Content[i], fmt.Sprintf("%s/%d", path, i)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // reference is what yaml.v3 reads: the documents' root mappings and the
 // empty documents, or ok false when it refuses the input or reads a
 // document that is neither (which Parse must refuse).
@@ -63,7 +50,7 @@ func same(t *testing.T, name string, data []byte) (read bool) {
 		return true
 	}
 	for i := range got {
-		if err := sameNode(got[i], want[i], name); err != nil {
+		if err := Compare(got[i], want[i], name); err != nil {
 			t.Error(err)
 			break
 		}
