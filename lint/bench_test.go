@@ -165,9 +165,10 @@ func BenchmarkBundle(b *testing.B) {
 // BenchmarkObjects is the per-object rules: each kind's query over the
 // distinct objects of that kind in one cluster of bench/fleet's fleet of
 // 1,000 services over 3, as a check evaluates them (on one core, with the
-// shared cache, without the memo), in µs per object; then each rule alone,
-// and "overhead", a query that reads nothing: what an evaluation costs
-// before any rule. -objects.profile=KIND prints OPA's profile of the
+// shared cache, without the memo), in µs per object; then each rule alone;
+// "overhead", a query that reads nothing: what an evaluation costs before
+// any rule; and "floor-compare" and "floor-call", OPA's cost of a rule
+// that does next to nothing. -objects.profile=KIND prints OPA's profile of the
 // kind's query, expression by expression.
 func BenchmarkObjects(b *testing.B) {
 	e, _, objs, txn := firstCluster(b, 1000, 3, true)
@@ -191,6 +192,24 @@ func BenchmarkObjects(b *testing.B) {
 		return &pq
 	}
 	overhead := prepare("b := []")
+	// OPA's own cost of a rule, on the same objects and in the query's
+	// shape: one rule comparing one field, and one passing it to a
+	// one-line function. A kind's query costs about the overhead, these
+	// per rule, and what its bodies do beyond them: what is left to
+	// intentc is how many rules it asks OPA to run.
+	floorMods := map[string]string{
+		"compare": "package intentcbench.floor.compare\n\ndeny contains \"never\" if input.kind == \"no kind of the fleet\"\n",
+		"call":    "package intentcbench.floor.call\n\nabsent(k) if k == \"no kind of the fleet\"\n\ndeny contains \"never\" if absent(input.kind)\n",
+	}
+	floor := map[string]*rego.PreparedEvalQuery{}
+	for name, src := range floorMods {
+		pq, err := rego.New(rego.Module(name+".rego", src), rego.Store(e.store),
+			rego.Query(fmt.Sprintf("b := [[n, f] | some n in [%q]; f := data.intentcbench.floor[n].deny[_]]", name))).PrepareForEval(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		floor[name] = &pq
+	}
 	for _, kind := range slices.Sorted(maps.Keys(byKind)) {
 		objs := byKind[kind]
 		if *objectsProfile == kind {
@@ -224,6 +243,8 @@ func BenchmarkObjects(b *testing.B) {
 			}
 		}
 		run("overhead", overhead)
+		run("floor-compare", floor["compare"])
+		run("floor-call", floor["call"])
 	}
 }
 
