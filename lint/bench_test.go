@@ -168,8 +168,8 @@ func BenchmarkBundle(b *testing.B) {
 // shared cache, without the memo), in µs per object; then each rule alone;
 // "overhead", a query that reads nothing: what an evaluation costs before
 // any rule; and "floor-compare" and "floor-call", OPA's cost of a rule
-// that does next to nothing. -objects.profile=KIND prints OPA's profile of the
-// kind's query, expression by expression.
+// that does next to nothing. -objects.profile=KIND prints OPA's profile
+// of the kind's query, expression by expression.
 func BenchmarkObjects(b *testing.B) {
 	e, _, objs, txn := firstCluster(b, 1000, 3, true)
 	ctx := context.Background()
